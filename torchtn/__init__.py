@@ -1,0 +1,28 @@
+"""torchtn: tensor networks on PyTorch, TensorKrowch-compatible and fast."""
+
+from torchtn import errors
+from torchtn.core import (
+    AbstractNode,
+    Axis,
+    Edge,
+    Node,
+    ParamNode,
+    ParamStackNode,
+    StackEdge,
+    StackNode,
+    Successor,
+    TensorNetwork,
+    connect,
+    connect_stack,
+    disconnect,
+)
+from torchtn.errors import TNError
+from torchtn.initializers import copy, empty, ones, rand, randn, zeros
+
+__version__ = "1.1.6"
+
+__all__ = [
+    "Axis", "AbstractNode", "Node", "ParamNode", "StackNode", "ParamStackNode", "Edge",
+    "StackEdge", "Successor", "TensorNetwork", "connect", "connect_stack", "disconnect",
+    "empty", "zeros", "ones", "copy", "rand", "randn", "TNError", "errors",
+]

@@ -1,0 +1,111 @@
+"""Pure helpers shared by every layer (naming rules, permutations, products).
+
+This module imports nothing from torchtn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+__all__ = [
+    "erase_enum",
+    "enum_repeated_names",
+    "check_name_style",
+    "is_permutation",
+    "inverse_permutation",
+    "prod",
+    "list2slice",
+    "split_sequence_into_chunks",
+]
+
+
+def erase_enum(name: str) -> str:
+    """Strip trailing ``_<digits>`` groups from ``name``.
+
+    ``node_0_1`` -> ``node``; ``node_(0)`` is kept (parentheses protect a user
+    enumeration); ``_0`` -> ``''``.
+    """
+    pieces = name.split("_")
+    while pieces and pieces[-1].isdigit():
+        pieces.pop()
+    return "_".join(pieces)
+
+
+def enum_repeated_names(names: Iterable[str]) -> list[str]:
+    """Normalise a list of axis names: strip enumerations, re-number repeats.
+
+    Names that occur once lose their numeric suffix; names that occur ``k > 1``
+    times get ``_0 .. _{k-1}`` in order of appearance.
+    """
+    base = [erase_enum(n) for n in names]
+    counts: dict[str, int] = {}
+    for b in base:
+        counts[b] = counts.get(b, 0) + 1
+    seen: dict[str, int] = {}
+    out = []
+    for b in base:
+        if counts[b] == 1:
+            out.append(b)
+        else:
+            i = seen.get(b, 0)
+            seen[b] = i + 1
+            out.append(f"{b}_{i}")
+    return out
+
+
+def check_name_style(name: str, what: str = "node") -> bool:
+    """Return whether ``name`` is an acceptable node name (no blank spaces)."""
+    return " " not in name
+
+
+def is_permutation(seq: Sequence[int], n: int) -> bool:
+    """Whether ``seq`` is a permutation of ``range(n)``."""
+    return len(seq) == n and sorted(seq) == list(range(n))
+
+
+def inverse_permutation(perm: Sequence[int]) -> list[int]:
+    """The permutation that undoes ``perm``."""
+    inv = [0] * len(perm)
+    for i, p in enumerate(perm):
+        inv[p] = i
+    return inv
+
+
+def prod(values: Iterable[int]) -> int:
+    """Product of integers (1 for an empty iterable)."""
+    out = 1
+    for v in values:
+        out *= v
+    return out
+
+
+def list2slice(indices: Sequence[int]) -> slice | list[int]:
+    """A ``slice`` equivalent to ``indices`` when they form an increasing
+    arithmetic progression, otherwise the list itself.
+
+    One element ``[a]`` gives ``slice(a, a + 1, None)``; an empty list stays ``[]``.
+    """
+    idx = list(indices)
+    if not idx:
+        return idx
+    if len(idx) == 1:
+        return slice(idx[0], idx[0] + 1, None)
+    step = idx[1] - idx[0]
+    if step <= 0:
+        return idx
+    for a, b in zip(idx[:-1], idx[1:], strict=True):
+        if b - a != step:
+            return idx
+    return slice(idx[0], idx[-1] + 1, step)
+
+
+def split_sequence_into_chunks(lst: Sequence, n_chunks: int) -> list[list]:
+    """Split ``lst`` into ``n_chunks`` contiguous chunks of near-equal length."""
+    n = len(lst)
+    size, extra = divmod(n, n_chunks)
+    out, start = [], 0
+    for i in range(n_chunks):
+        stop = start + size + (1 if i < extra else 0)
+        out.append(list(lst[start:stop]))
+        start = stop
+    return out

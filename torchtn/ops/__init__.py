@@ -1,0 +1,1 @@
+"""Operations on nodes (filled in by the ops modules)."""
