@@ -18,6 +18,8 @@ from torchtn.core import (
 )
 from torchtn.errors import TNError
 from torchtn.initializers import copy, empty, ones, rand, randn, zeros
+from torchtn.ops import *  # noqa: F403
+from torchtn.ops import __all__ as _ops_all
 
 __version__ = "1.1.6"
 
@@ -25,4 +27,5 @@ __all__ = [
     "Axis", "AbstractNode", "Node", "ParamNode", "StackNode", "ParamStackNode", "Edge",
     "StackEdge", "Successor", "TensorNetwork", "connect", "connect_stack", "disconnect",
     "empty", "zeros", "ones", "copy", "rand", "randn", "TNError", "errors",
+    *_ops_all,
 ]

@@ -1,0 +1,287 @@
+"""`stack` and `unbind`, with the memory tricks of auto_stack and auto_unbind.
+
+* auto_stack: leaves stacked as their first operation hand their memory to the stack
+  (a virtual ``virtual_result_stack`` ParamStackNode for ParamNodes), so later stacks
+  compute nothing.
+* Stacks of nodes that are all slices of one stack reference it (no copy).
+* Stacks of the data nodes of ``stack_data_memory`` (slices 0..n-1 in order) are that
+  memory itself: no per-call copy.
+* auto_unbind: unbound nodes index into the stack instead of owning slices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from torchtn._utils import list2slice
+from torchtn.core.edge import StackEdge
+from torchtn.core.node import AbstractNode, Node, ParamNode
+from torchtn.core.stack_node import (
+    ParamStackNode,
+    StackNode,
+    _check_stackable,
+    is_stack_node,
+    stack_padded,
+)
+from torchtn.errors import TNTypeError, TNValueError
+from torchtn.ops._operation import Kernel, Operation, read_operand, record_successor, run_next
+
+__all__ = ["stack", "unbind", "stack_op", "unbind_op"]
+
+
+# -- stack ---------------------------------------------------------------------------------
+def _stack_check_first(nodes):
+    if isinstance(nodes, AbstractNode) or not isinstance(nodes, Sequence):
+        raise TNTypeError(f"`nodes` should be a sequence of nodes, got {type(nodes).__name__}")
+    if len(nodes) == 0:
+        raise TNValueError("`nodes` should be a non-empty sequence of nodes")
+    first = nodes[0]
+    if not isinstance(first, AbstractNode):
+        raise TNTypeError(f"`nodes[0]` should be a node, got {type(first).__name__}")
+    succs = first._successors.get("stack")
+    if succs is None:
+        return None
+    return succs.get((tuple(nodes),))
+
+
+def _member_slices(node: AbstractNode, max_shape: Sequence[int]) -> list:
+    return [slice(0, None) if ax._batch else slice(m - d, m)
+            for ax, m, d in zip(node._axes, max_shape, node._shape)]
+
+
+def _stack_kernel(n: int, pads: bool) -> Kernel:
+    if pads:
+        return Kernel(lambda *ts: stack_padded(ts))
+
+    def relayout(orders):
+        o = orders[0]
+        if o is not None and all(x == o for x in orders):
+            return Kernel(lambda *ts: torch.stack(ts), out_orders=((0,) + tuple(1 + a for a in o),),
+                          relayout=relayout)
+        return Kernel(lambda *ts: torch.stack(ts), in_orders=(), relayout=None)
+
+    return Kernel(lambda *ts: torch.stack(ts), relayout=relayout)
+
+
+def _stack_first(nodes):
+    _check_stackable(nodes)
+    net = nodes[0]._network
+    key = (tuple(nodes),)
+    infos = [n._tensor_info for n in nodes]
+    all_leaf = all(n._leaf for n in nodes)
+    all_param = all(isinstance(n, ParamNode) for n in nodes)
+    all_non_param = all(not isinstance(n, ParamNode) for n in nodes)
+    refs = [i["node_ref"] for i in infos]
+    all_same_ref = all(i["address"] is None for i in infos) and all(r is refs[0] for r in refs) \
+        and is_stack_node(refs[0])
+    # Fixed TK quirk: any member referencing a non-stack owner disables auto-stacking.
+    node_ref_is_stack = all(i["address"] is not None or is_stack_node(i["node_ref"])
+                            for i in infos)
+    shapes = [n._shape for n in nodes]
+    max_shape = [max(d) for d in zip(*shapes)]
+    same_dims = all(s == shapes[0] for s in shapes)
+    axes_names = ["stack"] + nodes[0].axes_names
+    hints = {"all_same_ref": all_same_ref, "all_leaf": all_leaf, "same_dims": same_dims,
+             "auto_stack": net._auto_stack}
+
+    if all_same_ref:
+        owner = refs[0]
+        positions = []
+        for i in infos:
+            idx = i["index"]
+            positions.append(idx[0] if isinstance(idx, list) else idx)
+        sel = list2slice(positions)
+        base = read_operand(owner)
+        index = [sel]
+        owner_max = list(owner._shape[1:])
+        if list(max_shape) != owner_max:
+            index += [slice(0, None) if ax._batch else slice(m - d, m)
+                      for ax, m, d in zip(nodes[0]._axes, owner_max, max_shape)]
+        from torchtn.core.node import _as_index
+
+        tensor = base[_as_index(index)]
+        child = _new_stack(nodes, axes_names, net, tensor)
+        net._drop_memory_slot(child)
+        child._tensor_info = {"address": None, "node_ref": owner, "index": index}
+        record_successor("stack", key, nodes[0], nodes, child, None, hints)
+        return child
+
+    if net._auto_stack and all_leaf and (all_param or all_non_param) and node_ref_is_stack:
+        if all_param:
+            child = ParamStackNode(nodes, name="virtual_result_stack", virtual=True)
+        else:
+            child = _new_stack(nodes, axes_names, net, stack_padded([n.tensor for n in nodes]))
+        for i, n in enumerate(nodes):
+            if n._tensor_info["address"] is not None:
+                net._drop_memory_slot(n)
+            n._tensor_info = {"address": None, "node_ref": child,
+                              "index": [i] + _member_slices(n, max_shape)}
+        net._notify_memory_change()
+        record_successor("stack", key, nodes[0], nodes, child, None, hints)
+        return child
+
+    # Data nodes that are exactly the slices 0..n-1 of one memory: the stack is that memory.
+    owner = refs[0]
+    if (same_dims and all(i["address"] is None for i in infos)
+            and all(r is owner for r in refs) and not is_stack_node(owner)
+            and [i["index"] for i in infos] == list(range(len(nodes)))
+            and owner._shape[0] == len(nodes)):
+        kernel = Kernel(lambda t: t)
+        tensor = read_operand(owner)
+        child = _new_stack(nodes, axes_names, net, tensor)
+        succ = record_successor("stack", key, nodes[0], nodes, child, kernel, hints)
+        succ._args = (owner,)
+        return child
+
+    kernel = _stack_kernel(len(nodes), not same_dims)
+    tensor = kernel.eager(*[read_operand(n) for n in nodes])
+    child = _new_stack(nodes, axes_names, net, tensor)
+    record_successor("stack", key, nodes[0], nodes, child, kernel, hints)
+    return child
+
+
+def _new_stack(nodes, axes_names, net, tensor) -> StackNode:
+    """A resultant StackNode named ``stack`` whose StackEdges list the members' edges."""
+    rank = nodes[0].rank
+    child = StackNode.__new__(StackNode)
+    child._leaf = False
+    child._stack_lists = [None] + [
+        ([n._edges[i] for n in nodes], [n._axes[i]._node1 for n in nodes]) for i in range(rank)
+    ]
+    Node.__init__(child, axes_names=axes_names, name="stack", network=net, tensor=tensor)
+    return child
+
+
+def _stack_next(succ, nodes):
+    return run_next(succ)
+
+
+stack_op = Operation("stack", _stack_check_first, _stack_first, _stack_next)
+
+
+def stack(nodes: Sequence[AbstractNode]) -> StackNode:
+    """Stack nodes of equal rank and axes names along a new ``stack`` axis 0.
+
+    Unequal shapes are zero-padded at the front of each dimension. Under
+    ``auto_stack`` (default) stacking leaves hands their memory to the stack.
+
+    Raises:
+        ValueError: Empty ``nodes``, different ranks, axes names or networks.
+        TypeError: Stack nodes inside, or mixed Node/ParamNode.
+    """
+    return stack_op(nodes)
+
+
+# -- unbind --------------------------------------------------------------------------------
+def _unbind_check_first(node):
+    succs = node._successors.get("unbind") if isinstance(node, AbstractNode) else None
+    if succs is None:
+        return None
+    return succs.get((node,))
+
+
+def _unbind_first(node):
+    if not is_stack_node(node):
+        raise TNTypeError(f"Node {node._name!r} is not a stack node: only StackNode/"
+                          "ParamStackNode can be unbound")
+    net = node._network
+    t = read_operand(node)
+    n = node._shape[0]
+    names = node.axes_names[1:]
+    per_child = []
+    for i in range(n):
+        edges, flags = [], []
+        for ax, e in zip(node._axes[1:], node._edges[1:]):
+            if isinstance(e, StackEdge):
+                edges.append(e._edges[i])
+                flags.append(e._node1_list[i])
+            else:
+                edges.append(e)
+                flags.append(True)
+        per_child.append((edges, flags))
+    batch_flags = [ax._batch for ax in node._axes[1:]]
+    full = list(node._shape[1:])
+    sizes = []
+    for edges, _ in per_child:
+        sizes.append([m if b else e.size() for b, m, e in zip(batch_flags, full, edges)])
+    same_dims = all(s == full for s in sizes)
+    crops = None if same_dims else [
+        tuple(slice(0, None) if b else slice(m - d, m) for b, m, d in zip(batch_flags, full, s))
+        for s in sizes]
+    slices = t.unbind(0)
+    children = []
+    for i, (edges, flags) in enumerate(per_child):
+        ti = slices[i] if crops is None else slices[i][crops[i]]
+        children.append(Node._create_resultant(axes_names=names, name="unbind", network=net,
+                                               tensor=ti, edges=edges, node1_list=flags))
+    hints = {"batch_ids": [k for k, b in enumerate(batch_flags) if b], "same_dims": same_dims,
+             "lst_crops": crops}
+    if net._auto_unbind:
+        info = node._tensor_info
+        if info["address"] is not None:
+            owner, base = node, None
+        else:
+            owner, base = info["node_ref"], info["index"]
+        for i, c in enumerate(children):
+            pos = i
+            rest: list = []
+            if base is not None:
+                first = base[0] if isinstance(base, list) else base
+                if isinstance(first, slice):
+                    pos = range(*first.indices(owner._shape[0]))[i]
+                elif isinstance(first, list):
+                    pos = first[i]
+                else:
+                    pos = first
+                if isinstance(base, list):
+                    rest = list(base[1:])
+            if crops is not None:
+                rest = list(crops[i]) if not rest else rest
+            index = [pos] + rest
+            net._drop_memory_slot(c)
+            c._tensor_info = {"address": None, "node_ref": owner,
+                              "index": index[0] if len(index) == 1 else index}
+        net._notify_memory_change()
+        record_successor("unbind", (node,), node, (node,), children, None, hints, single=True)
+        return list(children)
+
+    def fn(x):
+        parts = x.unbind(0)
+        return parts if crops is None else [p[c] for p, c in zip(parts, crops)]
+
+    def relayout(orders):
+        o = orders[0]
+        if o is None or crops is not None:
+            return Kernel(fn, multi=True, out_orders=(None,) * n)
+        p = list(o).index(0)
+        rest = tuple(a - 1 for a in o if a != 0)
+        return Kernel(lambda x: x.unbind(p), multi=True, out_orders=(rest,) * n,
+                      relayout=relayout)
+
+    kernel = Kernel(fn, multi=True, out_orders=(None,) * n, relayout=relayout)
+    record_successor("unbind", (node,), node, (node,), children, kernel, hints, single=True)
+    return list(children)
+
+
+def _unbind_next(succ, node):
+    children = run_next(succ)
+    if succ._run is None:  # auto_unbind: only batch sizes may have changed
+        shape = node._shape
+        for c in children:
+            c._shape = torch.Size(shape[k + 1] if c._axes[k]._batch else s
+                                  for k, s in enumerate(c._shape))
+    return list(children)
+
+
+unbind_op = Operation("unbind", _unbind_check_first, _unbind_first, _unbind_next)
+
+
+def unbind(node: AbstractNode) -> list[Node]:
+    """Split a stack node along its ``stack`` axis into nodes (a new list each call).
+
+    Raises:
+        TypeError: If ``node`` is not a stack node.
+    """
+    return unbind_op(node)
