@@ -11,6 +11,8 @@ __all__ = [
     "erase_enum",
     "enum_repeated_names",
     "check_name_style",
+    "tab_string",
+    "print_list",
     "is_permutation",
     "inverse_permutation",
     "prod",
@@ -54,8 +56,31 @@ def enum_repeated_names(names: Iterable[str]) -> list[str]:
 
 
 def check_name_style(name: str, what: str = "node") -> bool:
-    """Return whether ``name`` is an acceptable node name (no blank spaces)."""
-    return " " not in name
+    """Return whether ``name`` is acceptable as a ``what`` name.
+
+    ``"node"``: anything without a blank space ``' '``. ``"axis"``: only letters,
+    digits and underscores (a rule kept for completeness; axis names are never
+    checked by the library).
+
+    Raises:
+        ValueError: If ``what`` is neither ``"node"`` nor ``"axis"``.
+    """
+    if what == "node":
+        return " " not in name
+    if what == "axis":
+        return all(c.isalpha() or c.isnumeric() or c == "_" for c in name)
+    raise ValueError(f"`what` should be 'node' or 'axis', got {what!r}")
+
+
+def tab_string(string: str, num_tabs: int = 1) -> str:
+    """Prefix every line of ``string`` with ``num_tabs`` tab characters."""
+    prefix = "\t" * num_tabs
+    return "\n".join(prefix + line for line in string.split("\n"))
+
+
+def print_list(items: Iterable) -> str:
+    """``[a\n b\n c]``: one item per line, as in node and network ``repr``."""
+    return "[" + "\n ".join(str(item) for item in items) + "]"
 
 
 def is_permutation(seq: Sequence[int], n: int) -> bool:

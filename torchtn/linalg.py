@@ -83,7 +83,7 @@ def select_rank(
         cutoff: Singular values below this threshold are discarded.
 
     Returns:
-        The number of singular values to keep (``1 <= r <= k`` whenever ``k >= 1``).
+        The number of singular values to keep: ``1 <= r <= k``, or 0 when ``k == 0``.
 
     Raises:
         TNTypeError: If ``s`` is not a tensor or an argument is not a real number.
@@ -101,6 +101,8 @@ def select_rank(
     if s.dim() == 0:
         raise TNValueError("`s` should have shape (..., k), got a 0-d tensor")
     k = s.shape[-1]
+    if k == 0:
+        return 0
     best = k
     if rank is not None:
         best = min(max(1, _as_number(rank, "rank", int)), k)
