@@ -16,12 +16,46 @@ from torchtn.ops.contraction import (
     contract_edges_op,
     get_shared_edges,
 )
+from torchtn.ops.decomposition import (
+    qr,
+    qr_,
+    rq,
+    rq_,
+    split,
+    split_,
+    split_op,
+    svd,
+    svd_,
+    svdr,
+    svdr_,
+)
+from torchtn.ops.einsum import einsum, einsum_op, stacked_einsum
 from torchtn.ops.stacking import stack, stack_op, unbind, unbind_op
+from torchtn.ops.tensor import (
+    add,
+    add_op,
+    conj,
+    conj_op,
+    div,
+    div_op,
+    mul,
+    mul_op,
+    permute,
+    permute_,
+    permute_op,
+    renormalize,
+    renormalize_op,
+    sub,
+    sub_op,
+    tprod,
+    tprod_op,
+)
 
 TensorNetwork._compile_program = staticmethod(compile_program)
 
 __all__ = [
-    "Operation", "get_shared_edges", "contract_edges", "contract", "contract_",
-    "contract_between", "contract_between_", "stack", "unbind",
-    "contract_edges_op", "stack_op", "unbind_op",
+    "Operation", "get_shared_edges", "permute", "permute_", "tprod", "mul", "div", "add",
+    "sub", "renormalize", "conj", "split", "split_", "svd", "svd_", "svdr", "svdr_", "qr",
+    "qr_", "rq", "rq_", "contract_edges", "contract", "contract_", "contract_between",
+    "contract_between_", "stack", "unbind", "einsum", "stacked_einsum",
 ]

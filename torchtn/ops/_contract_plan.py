@@ -12,7 +12,7 @@ Generated functions are cached by their static signature.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Callable, Optional
+from typing import Callable
 
 import torch
 
@@ -43,8 +43,8 @@ def plan_pair(
     free_y: Sequence[int],
     batchy_x: Sequence[bool],
     batchy_y: Sequence[bool],
-    order_x: Optional[Sequence[int]] = None,
-    order_y: Optional[Sequence[int]] = None,
+    order_x: Sequence[int] | None = None,
+    order_y: Sequence[int] | None = None,
 ) -> tuple[Callable, tuple[int, ...]]:
     """Plan ``x (.) y`` for inputs stored in axis orders ``order_x``/``order_y``.
 
@@ -119,12 +119,15 @@ def plan_pair(
         if form == "T":
             shape = [groups[0], groups[2], groups[1]]
         single = all(len(g) == 1 for g in shape if g is not groups[0] or nb) and (
-            len(groups[0]) == 1 if nb else True)
+            len(groups[0]) == 1 if nb else True
+        )
         dims = [len(g) for g in shape]
         already = (dims == [1, 1, 1]) if nb else (dims[1:] == [1, 1])
         if not already or form == "P":
-            sizes = ([_prod_expr(shape[0])] if nb else []) + [_prod_expr(shape[1]),
-                                                              _prod_expr(shape[2])]
+            sizes = ([_prod_expr(shape[0])] if nb else []) + [
+                _prod_expr(shape[1]),
+                _prod_expr(shape[2]),
+            ]
             expr = f"{expr}.reshape({', '.join(sizes)})"
         del single
         if form == "T":
@@ -133,8 +136,7 @@ def plan_pair(
 
     # x as (B, M, K); y as (B, K, N)
     x_groups = (sx, sxf, sxc)
-    y_groups = ([f"sy[{posy[p[1]]}]" for p in bpairs], [f"sy[{posy[p[1]]}]" for p in cpairs],
-                syf)
+    y_groups = ([f"sy[{posy[p[1]]}]" for p in bpairs], [f"sy[{posy[p[1]]}]" for p in cpairs], syf)
     xe = arrange("x", x_form, x_perm, x_groups, False)
     ye = arrange("y", y_form, y_perm, y_groups, True)
     mul = "bmm" if nb else "mm"
@@ -146,9 +148,11 @@ def plan_pair(
         lines.append(f"    r = {mul}({xe}, {ye})")
         out_sizes = sx + sxf + syf
         out_axes_x, out_axes_y = fx, fy
-    out_dims = (1 if nb else 0, len(out_axes_x), len(out_axes_y))
-    if not (out_dims == (1, 1, 1) or out_dims == (0, 1, 1) or (nb == 1 and False)):
-        lines.append(f"    return r.reshape(({', '.join(out_sizes)}{',' if len(out_sizes) == 1 else ''}))")
+    out_dims = (nb, len(out_axes_x), len(out_axes_y))
+    if out_dims not in ((1, 1, 1), (0, 1, 1)):
+        lines.append(
+            f"    return r.reshape(({', '.join(out_sizes)}{',' if len(out_sizes) == 1 else ''}))"
+        )
     else:
         lines.append("    return r")
     del need_sizes
@@ -167,8 +171,9 @@ def plan_pair(
     return _compile(("pair", src), src), tuple(out_order)
 
 
-def plan_trace(rank: int, pairs: Sequence[tuple[int, int]], order: Optional[Sequence[int]] = None
-               ) -> Callable:
+def plan_trace(
+    rank: int, pairs: Sequence[tuple[int, int]], order: Sequence[int] | None = None
+) -> Callable:
     """Plan the trace of a node over axis ``pairs``; output in node order of the rest."""
     letters = [chr(ord("a") + i) if i < 26 else chr(ord("A") + i - 26) for i in range(rank)]
     for i, j in pairs:
@@ -178,4 +183,5 @@ def plan_trace(rank: int, pairs: Sequence[tuple[int, int]], order: Optional[Sequ
     o = list(order) if order is not None else list(range(rank))
     inp = "".join(letters[a] for a in o)
     eq = f"{inp}->{out}"
-    return lambda x: torch.einsum(eq, x)
+    # Traces record both operands (node1 is node2); only the first is read.
+    return lambda x, *_: torch.einsum(eq, x)

@@ -21,8 +21,9 @@ from torchtn.core.node import AbstractNode
 __all__ = ["finish_inplace"]
 
 
-def finish_inplace(results: Sequence[AbstractNode], originals: Sequence[AbstractNode],
-                   new_names: Sequence[str]) -> None:
+def finish_inplace(
+    results: Sequence[AbstractNode], originals: Sequence[AbstractNode], new_names: Sequence[str]
+) -> None:
     """Turn resultant ``results`` into leaf nodes replacing ``originals``.
 
     Args:
@@ -70,5 +71,5 @@ def finish_inplace(results: Sequence[AbstractNode], originals: Sequence[Abstract
     net._notify_memory_change()
 
     # 6. Final names.
-    for node, name in zip(results, new_names):
+    for node, name in zip(results, new_names, strict=True):
         node.name = name

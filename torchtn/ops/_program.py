@@ -25,8 +25,9 @@ __all__ = ["Program", "compile_program"]
 
 
 def _erasable(node: AbstractNode) -> bool:
-    return node.is_resultant() or node._data or (
-        node._virtual and node._name == "stack_data_memory")
+    return (
+        node.is_resultant() or node._data or (node._virtual and node._name == "stack_data_memory")
+    )
 
 
 def _identity(order) -> bool:
@@ -76,7 +77,11 @@ class Program:
         succs = self.seq
         if not succs:
             raise TNValueError(f"Network {net.name!r} has no recorded operations to replay")
-        g: dict[str, Any] = {"torch": torch}
+        g: dict[str, Any] = {
+            "torch": torch,
+            "_shape_of": _shape_of,
+            "_unbind_shapes": _unbind_shapes,
+        }
         body: list[str] = []
         produced: dict[int, tuple[str, Any]] = {}
         externals: dict[int, str] = {}
@@ -134,8 +139,10 @@ class Program:
                 call = f"{const(kernel.fn)}({', '.join(args)})"
                 out_orders = kernel.out_orders
             else:
-                args = [e if _identity(o) else
-                        f"{e}.permute({tuple(inverse_permutation(o))!r})" for e, o in ins]
+                args = [
+                    e if _identity(o) else f"{e}.permute({tuple(inverse_permutation(o))!r})"
+                    for e, o in ins
+                ]
                 call = f"{const(kernel.eager)}({', '.join(args)})"
                 out_orders = (None,) * len(kernel.out_orders)
             children = succ.child if isinstance(succ.child, list) else [succ.child]
@@ -147,18 +154,28 @@ class Program:
                 body.append(f"t{k} = {call}")
             uses.append([a for a in args])
             step_vars.append(names)
-            for i, (c, var) in enumerate(zip(children, names)):
+            for i, (c, var) in enumerate(zip(children, names, strict=False)):
                 order = out_orders[i] if i < len(out_orders) else None
                 produced[id(c)] = (var, None if _identity(order) else order)
+                if traced and c._tensor_info is not None and c._tensor_info["address"]:
+                    # Freed memories still show the last shape, as in TensorKrowch.
+                    inv = None if _identity(order) else tuple(inverse_permutation(order))
+                    body.append(f"{const(c)}._shape = _shape_of({var}, {inv!r})")
 
         # Output: the last operation's single child.
         last = succs[-1].child
         if isinstance(last, list):
             if len(last) != 1:
-                raise TNValueError("The last operation of contract() must return a single "
-                                   f"resultant node, got a list of {len(last)} nodes")
+                raise TNValueError(
+                    "The last operation of contract() must return a single "
+                    f"resultant node, got a list of {len(last)} nodes"
+                )
             last = last[0]
         out_expr, out_order = value_of(last)
+        # An output that references another node's memory (auto_unbind): that owner is
+        # kept (written back, never freed) so that ``last.tensor`` stays readable.
+        info = last._tensor_info
+        out_owner = last if info["address"] is not None else info["node_ref"]
         if not _identity(out_order):
             out_expr = f"{out_expr}.permute({tuple(inverse_permutation(out_order))!r})"
         body.append(f"out = {out_expr}")
@@ -167,28 +184,37 @@ class Program:
         # (resultant, data, stack_data_memory) consumed by a later operation.
         tail: list[str] = []
         keep_vars: set[str] = {"out"}
-        for succ, names in zip(succs, step_vars):
+        for succ, names in zip(succs, step_vars, strict=False):
             children = succ.child if isinstance(succ.child, list) else [succ.child]
-            for c, var in zip(children, names):
+            for c, var in zip(children, names, strict=False):
                 if c._tensor_info is None or c._tensor_info["address"] is None:
                     continue
                 cn = const(c)
                 if c is last:
                     tail.append(f"mem[{cn}._tensor_info['address']] = out; {cn}._shape = out.shape")
-                elif traced and id(c) in consumed and _erasable(c):
+                elif traced and id(c) in consumed and _erasable(c) and c is not out_owner:
                     tail.append(f"mem[{cn}._tensor_info['address']] = None")
                 else:
                     order = produced[id(c)][1]
-                    expr = var if order is None else \
-                        f"{var}.permute({tuple(inverse_permutation(order))!r})"
-                    tail.append(f"v = {expr}; mem[{cn}._tensor_info['address']] = v; "
-                                f"{cn}._shape = v.shape")
+                    expr = (
+                        var
+                        if order is None
+                        else f"{var}.permute({tuple(inverse_permutation(order))!r})"
+                    )
+                    tail.append(
+                        f"v = {expr}; mem[{cn}._tensor_info['address']] = v; {cn}._shape = v.shape"
+                    )
                     keep_vars.add(var)
         if traced:
-            for owner_id, var in externals.items():
+            for owner_id in externals:
                 owner = consumed[owner_id]
-                if _erasable(owner):
+                if _erasable(owner) and owner is not out_owner:
                     tail.append(f"mem[{const(owner)}._tensor_info['address']] = None")
+
+        # Index-mode unbinds compute nothing; their children follow new batch sizes.
+        for succ in succs:
+            if succ._run is None and succ._op == "unbind":
+                tail.append(f"_unbind_shapes({const(succ._args[0])}, {const(succ.child)})")
 
         # Free every intermediate right after its last use.
         lines = _insert_dels(body, keep_vars)
@@ -196,6 +222,18 @@ class Program:
         self.source[traced] = src
         exec(compile(src, f"<torchtn program {net.name}>", "exec"), g)  # noqa: S102
         return g["program"]
+
+
+def _shape_of(t: torch.Tensor, inv) -> torch.Size:
+    s = t.shape
+    return s if inv is None else torch.Size([s[i] for i in inv])
+
+
+def _unbind_shapes(stack: AbstractNode, children: list) -> None:
+    shape = stack._shape
+    for c in children:
+        sizes = zip(c._axes, c._shape, strict=True)
+        c._shape = torch.Size(shape[k + 1] if ax._batch else s for k, (ax, s) in enumerate(sizes))
 
 
 def _insert_dels(body: list[str], keep: set[str]) -> list[str]:

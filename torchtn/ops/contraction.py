@@ -7,8 +7,6 @@ The result's axes are ``[matched batch axes (node1's order)] + [node1's free axe
 
 from __future__ import annotations
 
-from typing import Optional
-
 from torchtn.core.edge import Edge
 from torchtn.core.node import AbstractNode, Node
 from torchtn.core.stack_node import StackNode, is_stack_node
@@ -57,42 +55,45 @@ def _trace_kernel(rank: int, pairs: list[tuple[int, int]]) -> Kernel:
     return Kernel(plan_trace(rank, pairs), relayout=relayout)
 
 
-def _pair_kernel(node1: AbstractNode, node2: AbstractNode, batch, contracted, free1, free2
-                 ) -> Kernel:
+def _pair_kernel(
+    node1: AbstractNode, node2: AbstractNode, batch, contracted, free1, free2
+) -> Kernel:
     r1, r2 = node1.rank, node2.rank
     bx = [node1._axes[a]._batch for a in free1]
     by = [node2._axes[a]._batch for a in free2]
 
     def relayout(orders):
-        fn, out = plan_pair(r1, r2, batch, contracted, free1, free2, bx, by, orders[0],
-                            orders[1])
+        fn, out = plan_pair(r1, r2, batch, contracted, free1, free2, bx, by, orders[0], orders[1])
         return Kernel(fn, out_orders=(out,), relayout=relayout)
 
     fn, out = plan_pair(r1, r2, batch, contracted, free1, free2, bx, by)
     return Kernel(fn, out_orders=(out,), relayout=relayout)
 
 
-def _contract_edges_first(edges: Optional[list[Edge]], node1: AbstractNode,
-                          node2: AbstractNode) -> AbstractNode:
+def _contract_edges_first(
+    edges: list[Edge] | None, node1: AbstractNode, node2: AbstractNode
+) -> AbstractNode:
     if node2 is None:
         raise TNValueError("Cannot contract a dangling edge: it has no second node")
     if not isinstance(node1, AbstractNode) or not isinstance(node2, AbstractNode):
         raise TNTypeError("contract_edges takes two nodes")
     if node1._network is not node2._network:
-        raise TNValueError(f"Nodes {node1._name!r} and {node2._name!r} are in different "
-                           "networks")
+        raise TNValueError(f"Nodes {node1._name!r} and {node2._name!r} are in different networks")
     shared = get_shared_edges(node1, node2)
     if not shared:
-        raise TNValueError(f"No shared edges found between nodes {node1._name!r} and "
-                           f"{node2._name!r}")
+        raise TNValueError(
+            f"No shared edges found between nodes {node1._name!r} and {node2._name!r}"
+        )
     key_edges = None if edges is None else tuple(edges)
     if edges is None:
         edges = shared
     else:
         for e in edges:
             if not any(e is s for s in shared):
-                raise TNValueError(f"Edge {e!r} is not shared by nodes {node1._name!r} and "
-                                   f"{node2._name!r}: only shared edges can be contracted")
+                raise TNValueError(
+                    f"Edge {e!r} is not shared by nodes {node1._name!r} and "
+                    f"{node2._name!r}: only shared edges can be contracted"
+                )
     net = node1._network
     key = (key_edges, node1, node2)
 
@@ -108,18 +109,23 @@ def _contract_edges_first(edges: Optional[list[Edge]], node1: AbstractNode,
         tensor = kernel.eager(read_operand(node1))
         cls = StackNode if is_stack_node(node1) else Node
         child = cls._create_resultant(
-            axes_names=[node1._axes[a]._name for a in keep], name="contract_edges",
-            network=net, tensor=tensor, edges=[node1._edges[a] for a in keep],
+            axes_names=[node1._axes[a]._name for a in keep],
+            name="contract_edges",
+            network=net,
+            tensor=tensor,
+            edges=[node1._edges[a] for a in keep],
             node1_list=[node1._axes[a]._node1 for a in keep],
         )
-        record_successor("contract_edges", key, node1, (node1, node2), child, kernel,
-                         hints=list(edges))
+        record_successor(
+            "contract_edges", key, node1, (node1, node2), child, kernel, hints=list(edges)
+        )
         return child
 
     s1, s2 = is_stack_node(node1), is_stack_node(node2)
     if s1 != s2:
-        raise TNTypeError(f"Cannot contract stack node with non-stack node "
-                          f"({node1._name!r}, {node2._name!r})")
+        raise TNTypeError(
+            f"Cannot contract stack node with non-stack node ({node1._name!r}, {node2._name!r})"
+        )
     contracted = []
     used2: set[int] = set()
     for i, e in enumerate(node1._edges):
@@ -146,12 +152,14 @@ def _contract_edges_first(edges: Optional[list[Edge]], node1: AbstractNode,
 
     kernel = _pair_kernel(node1, node2, batch, contracted, free1, free2)
     tensor = kernel.eager(read_operand(node1), read_operand(node2))
-    src = [(node1, i) for i, _ in batch] + [(node1, i) for i in free1] + [(node2, j) for j in
-                                                                          free2]
+    src = [(node1, i) for i, _ in batch] + [(node1, i) for i in free1] + [(node2, j) for j in free2]
     cls = StackNode if s1 else Node
     child = cls._create_resultant(
-        axes_names=[n._axes[a]._name for n, a in src], name="contract_edges", network=net,
-        tensor=tensor, edges=[n._edges[a] for n, a in src],
+        axes_names=[n._axes[a]._name for n, a in src],
+        name="contract_edges",
+        network=net,
+        tensor=tensor,
+        edges=[n._edges[a] for n, a in src],
         node1_list=[n._axes[a]._node1 for n, a in src],
     )
     hints = {"batch": batch, "contracted": contracted, "free": (free1, free2)}
@@ -163,12 +171,14 @@ def _contract_edges_next(succ, edges, node1, node2):
     return run_next(succ)
 
 
-contract_edges_op = Operation("contract_edges", _check_first, _contract_edges_first,
-                              _contract_edges_next)
+contract_edges_op = Operation(
+    "contract_edges", _check_first, _contract_edges_first, _contract_edges_next
+)
 
 
-def contract_edges(edges: Optional[list[Edge]], node1: AbstractNode, node2: AbstractNode
-                   ) -> AbstractNode:
+def contract_edges(
+    edges: list[Edge] | None, node1: AbstractNode, node2: AbstractNode
+) -> AbstractNode:
     """Contract ``edges`` (all shared edges if None) between ``node1`` and ``node2``.
 
     Matched batch axes (same name, both batch) come first in the result, then

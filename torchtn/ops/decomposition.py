@@ -17,7 +17,6 @@ original tensor (TensorKrowch's did not).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Optional
 
 import torch
 
@@ -50,9 +49,16 @@ Pair = tuple[Node, Node]
 
 
 # -- split ----------------------------------------------------------------------------------
-def _split_kernel(perm: list[int], nb: int, n1: int, mode: str, side: str,
-                  rank: Optional[int], cum_percentage: Optional[float],
-                  cutoff: Optional[float]) -> Kernel:
+def _split_kernel(
+    perm: list[int],
+    nb: int,
+    n1: int,
+    mode: str,
+    side: str,
+    rank: int | None,
+    cum_percentage: float | None,
+    cutoff: float | None,
+) -> Kernel:
     """Kernel ``t -> (node1 tensor, node2 tensor)``; sizes are read from ``t`` per call."""
     perm_t = tuple(perm) if perm else None
     svd_mode = mode in ("svd", "svdr")
@@ -61,7 +67,7 @@ def _split_kernel(perm: list[int], nb: int, n1: int, mode: str, side: str,
         if perm_t is not None:
             t = t.permute(perm_t)
         shape = tuple(t.shape)
-        batch, s1, s2 = shape[:nb], shape[nb:nb + n1], shape[nb + n1:]
+        batch, s1, s2 = shape[:nb], shape[nb : nb + n1], shape[nb + n1 :]
         m = t.reshape(batch + (prod(s1), prod(s2)))
         if svd_mode:
             a, b, r = decompose(m, mode, side, rank, cum_percentage, cutoff)
@@ -72,27 +78,39 @@ def _split_kernel(perm: list[int], nb: int, n1: int, mode: str, side: str,
     return Kernel(fn, multi=True)
 
 
-def _split_check(node: AbstractNode, node1_axes: Sequence[Ax], node2_axes: Sequence[Ax],
-                 mode: str = "svd", side: str = "left", rank: Optional[int] = None,
-                 cum_percentage: Optional[float] = None, cutoff: Optional[float] = None):
-    key = (node, tuple(node1_axes), tuple(node2_axes), mode, side, rank, cum_percentage,
-           cutoff)
+def _split_check(
+    node: AbstractNode,
+    node1_axes: Sequence[Ax],
+    node2_axes: Sequence[Ax],
+    mode: str = "svd",
+    side: str = "left",
+    rank: int | None = None,
+    cum_percentage: float | None = None,
+    cutoff: float | None = None,
+):
+    key = (node, tuple(node1_axes), tuple(node2_axes), mode, side, rank, cum_percentage, cutoff)
     succs = node._successors.get("split")
     if succs is None:
         return None
     return succs.get(key)
 
 
-def _split_first(node: AbstractNode, node1_axes: Sequence[Ax], node2_axes: Sequence[Ax],
-                 mode: str = "svd", side: str = "left", rank: Optional[int] = None,
-                 cum_percentage: Optional[float] = None, cutoff: Optional[float] = None
-                 ) -> Pair:
+def _split_first(
+    node: AbstractNode,
+    node1_axes: Sequence[Ax],
+    node2_axes: Sequence[Ax],
+    mode: str = "svd",
+    side: str = "left",
+    rank: int | None = None,
+    cum_percentage: float | None = None,
+    cutoff: float | None = None,
+) -> Pair:
     for arg, value in (("node1_axes", node1_axes), ("node2_axes", node2_axes)):
         if not isinstance(value, Sequence):
-            raise TNTypeError(f"`{arg}` should be a list or tuple of axes, got "
-                              f"{type(value).__name__}")
-    key = (node, tuple(node1_axes), tuple(node2_axes), mode, side, rank, cum_percentage,
-           cutoff)
+            raise TNTypeError(
+                f"`{arg}` should be a list or tuple of axes, got {type(value).__name__}"
+            )
+    key = (node, tuple(node1_axes), tuple(node2_axes), mode, side, rank, cum_percentage, cutoff)
     ax1 = [node.get_axis_num(a) for a in node1_axes]
     ax2 = [node.get_axis_num(a) for a in node2_axes]
     listed = set(ax1) | set(ax2)
@@ -117,11 +135,15 @@ def _split_first(node: AbstractNode, node1_axes: Sequence[Ax], node2_axes: Seque
 
     net = node._network
     names = node.axes_names
-    r1 = Node._create_resultant(axes_names=[names[i] for i in batch + ax1] + ["split"],
-                                name="split", network=net, tensor=t1)
-    r2 = Node._create_resultant(axes_names=[names[i] for i in batch] + ["split"]
-                                + [names[i] for i in ax2], name="split", network=net,
-                                tensor=t2)
+    r1 = Node._create_resultant(
+        axes_names=[names[i] for i in batch + ax1] + ["split"], name="split", network=net, tensor=t1
+    )
+    r2 = Node._create_resultant(
+        axes_names=[names[i] for i in batch] + ["split"] + [names[i] for i in ax2],
+        name="split",
+        network=net,
+        tensor=t2,
+    )
     # The fresh edges of the listed axes are replaced below: unlist them.
     for edge in r1._edges[nb:] + r2._edges[nb:]:
         net._remove_edge(edge)
@@ -147,8 +169,7 @@ def _split_first(node: AbstractNode, node1_axes: Sequence[Ax], node2_axes: Seque
             r2._add_edge(edges[b], nb + 1 + j, flags[b])
     connect(r1._edges[-1], r2._edges[nb])
 
-    hints = {"batch_axes": batch, "node1_axes": ax1, "node2_axes": ax2,
-             "permutation_dims": perm}
+    hints = {"batch_axes": batch, "node1_axes": ax1, "node2_axes": ax2, "permutation_dims": perm}
     record_successor("split", key, node, (node,), [r1, r2], kernel, hints=hints, single=True)
     return r1, r2
 
@@ -161,9 +182,16 @@ def _split_next(succ, node: AbstractNode, *args, **kwargs) -> Pair:
 split_op = Operation("split", _split_check, _split_first, _split_next)
 
 
-def split(node: AbstractNode, node1_axes: Sequence[Ax], node2_axes: Sequence[Ax],
-          mode: str = "svd", side: str = "left", rank: Optional[int] = None,
-          cum_percentage: Optional[float] = None, cutoff: Optional[float] = None) -> Pair:
+def split(
+    node: AbstractNode,
+    node1_axes: Sequence[Ax],
+    node2_axes: Sequence[Ax],
+    mode: str = "svd",
+    side: str = "left",
+    rank: int | None = None,
+    cum_percentage: float | None = None,
+    cutoff: float | None = None,
+) -> Pair:
     """Split ``node`` in two nodes joined by a new edge named ``split``.
 
     The node is read as a batch of matrices (rows: ``node1_axes``, columns:
@@ -206,12 +234,26 @@ def split(node: AbstractNode, node1_axes: Sequence[Ax], node2_axes: Sequence[Ax]
         >>> a.shape, b.shape
         (torch.Size([100, 10, 5]), torch.Size([100, 5, 15]))
     """
+    succs = node._successors.get("split")
+    if succs is not None:
+        key = (node, tuple(node1_axes), tuple(node2_axes), mode, side, rank, cum_percentage, cutoff)
+        succ = succs.get(key)
+        if succ is not None:
+            r1, r2 = run_next(succ)
+            return r1, r2
     return split_op(node, node1_axes, node2_axes, mode, side, rank, cum_percentage, cutoff)
 
 
-def split_(node: AbstractNode, node1_axes: Sequence[Ax], node2_axes: Sequence[Ax],
-           mode: str = "svd", side: str = "left", rank: Optional[int] = None,
-           cum_percentage: Optional[float] = None, cutoff: Optional[float] = None) -> Pair:
+def split_(
+    node: AbstractNode,
+    node1_axes: Sequence[Ax],
+    node2_axes: Sequence[Ax],
+    mode: str = "svd",
+    side: str = "left",
+    rank: int | None = None,
+    cum_percentage: float | None = None,
+    cutoff: float | None = None,
+) -> Pair:
     """In-place :func:`split`: two leaf ``Node``s named ``split_ip`` replace ``node``.
 
     Same arguments as :func:`split`. The results hold detached tensors and take over
@@ -228,15 +270,22 @@ def _check_edge(edge: Edge) -> None:
     if not isinstance(edge, Edge):
         raise TNTypeError(f"`edge` should be an Edge, got {type(edge).__name__}")
     if edge._nodes[1] is None:
-        raise TNValueError(f"Edge {edge!s} should be connected to perform a decomposition "
-                           "(SVD/QR/RQ)")
+        raise TNValueError(
+            f"Edge {edge!s} should be connected to perform a decomposition (SVD/QR/RQ)"
+        )
     if edge._nodes[0] is edge._nodes[1]:
         raise TNValueError(f"Edge {edge!s} should connect two different nodes")
 
 
-def _edge_split(edge: Edge, mode: str, side: str, rank: Optional[int],
-                cum_percentage: Optional[float], cutoff: Optional[float],
-                inplace: bool) -> Pair:
+def _edge_split(
+    edge: Edge,
+    mode: str,
+    side: str,
+    rank: int | None,
+    cum_percentage: float | None,
+    cutoff: float | None,
+    inplace: bool,
+) -> Pair:
     _check_edge(edge)
     n1, n2 = edge._nodes
     axis1, axis2 = edge._axes
@@ -292,8 +341,13 @@ def _edge_split(edge: Edge, mode: str, side: str, rank: Optional[int],
     return r1, r2
 
 
-def svd(edge: Edge, side: str = "left", rank: Optional[int] = None,
-        cum_percentage: Optional[float] = None, cutoff: Optional[float] = None) -> Pair:
+def svd(
+    edge: Edge,
+    side: str = "left",
+    rank: int | None = None,
+    cum_percentage: float | None = None,
+    cutoff: float | None = None,
+) -> Pair:
     """Replace ``edge`` by a truncated SVD of the two nodes it joins.
 
     Contracts ``edge`` (:func:`~torchtn.ops.contract`), splits the result with
@@ -325,8 +379,13 @@ def svd(edge: Edge, side: str = "left", rank: Optional[int] = None,
     return _edge_split(edge, "svd", side, rank, cum_percentage, cutoff, inplace=False)
 
 
-def svd_(edge: Edge, side: str = "left", rank: Optional[int] = None,
-         cum_percentage: Optional[float] = None, cutoff: Optional[float] = None) -> Pair:
+def svd_(
+    edge: Edge,
+    side: str = "left",
+    rank: int | None = None,
+    cum_percentage: float | None = None,
+    cutoff: float | None = None,
+) -> Pair:
     """In-place :func:`svd`: leaf ``Node``s named after the original nodes replace them.
 
     The results hold detached tensors (call ``parameterize()`` to train them), the
@@ -338,14 +397,24 @@ def svd_(edge: Edge, side: str = "left", rank: Optional[int] = None,
     return _edge_split(edge, "svd", side, rank, cum_percentage, cutoff, inplace=True)
 
 
-def svdr(edge: Edge, side: str = "left", rank: Optional[int] = None,
-         cum_percentage: Optional[float] = None, cutoff: Optional[float] = None) -> Pair:
+def svdr(
+    edge: Edge,
+    side: str = "left",
+    rank: int | None = None,
+    cum_percentage: float | None = None,
+    cutoff: float | None = None,
+) -> Pair:
     """:func:`svd` with random phases on the singular vectors (``mode='svdr'``)."""
     return _edge_split(edge, "svdr", side, rank, cum_percentage, cutoff, inplace=False)
 
 
-def svdr_(edge: Edge, side: str = "left", rank: Optional[int] = None,
-          cum_percentage: Optional[float] = None, cutoff: Optional[float] = None) -> Pair:
+def svdr_(
+    edge: Edge,
+    side: str = "left",
+    rank: int | None = None,
+    cum_percentage: float | None = None,
+    cutoff: float | None = None,
+) -> Pair:
     """In-place :func:`svdr`; see :func:`svd_`."""
     return _edge_split(edge, "svdr", side, rank, cum_percentage, cutoff, inplace=True)
 

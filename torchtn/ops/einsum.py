@@ -2,8 +2,9 @@
 
 Subscripts name node axes: a subscript shared by two input positions (and absent from
 the output) must be one connected edge; an output subscript shared by several inputs
-must be a batch axis in all of them. The contraction order is planned once, at the
-first call, and reused by every cached call (batch sizes may change between calls).
+must be a batch axis in all of them. The contraction is planned by
+:mod:`torchtn.planning` at the first call; cached calls run the compiled plan (a new
+plan is looked up only when operand shapes change, e.g. a new batch size).
 """
 
 from __future__ import annotations
@@ -19,63 +20,27 @@ from torchtn.core.node import AbstractNode, Node
 from torchtn.core.stack_node import StackNode, is_stack_node
 from torchtn.errors import TNTypeError, TNValueError
 from torchtn.ops._operation import Kernel, Operation, read_operand, record_successor, run_next
+from torchtn.planning.path import get_plan
 
 __all__ = ["einsum", "stacked_einsum", "einsum_op"]
 
-_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-
 
 # -- planning ---------------------------------------------------------------------------------
-def _pairwise_plan(equation: str, shapes: list[tuple[int, ...]]) -> tuple[Callable, Any]:
-    """``(fn, path)``: ``fn(*tensors)`` runs ``equation`` pairwise along opt_einsum's path.
-
-    The steps depend only on the subscripts, so ``fn`` accepts other sizes (batch
-    dimensions changing between calls) with the same path.
-    """
-    path, info = opt_einsum.contract_path(equation, *shapes, shapes=True)
-    steps = [(tuple(step[0]), step[2]) for step in info.contraction_list]
-    if not all(c in _LETTERS or c in ",->" for _, s in steps for c in s):
-        def run_generic(*tensors: torch.Tensor) -> torch.Tensor:
-            return opt_einsum.contract(equation, *tensors, optimize=path, backend="torch")
-
-        return run_generic, path
-
-    if len(steps) == 1:
-        only = steps[0][1]
-
-        def run_single(*tensors: torch.Tensor) -> torch.Tensor:
-            return torch.einsum(only, *tensors)
-
-        return run_single, path
-
-    def run(*tensors: torch.Tensor) -> torch.Tensor:
-        operands = list(tensors)
-        for inds, sub in steps:
-            picked = [operands.pop(i) for i in inds]
-            operands.append(torch.einsum(sub, *picked))
-        return operands[0]
-
-    return run, path
-
-
 def _plan(equation: str, tensors: Sequence[torch.Tensor]) -> tuple[Callable, Any]:
-    shapes = [tuple(t.shape) for t in tensors]
-    try:
-        from torchtn.planning.path import get_plan
-    except ImportError:
-        return _pairwise_plan(equation, shapes)
-
+    """``(fn, path)``: ``fn(*tensors)`` runs ``equation`` with the compiled plans of
+    :mod:`torchtn.planning` (one per set of operand shapes, looked up again only when the
+    shapes change, e.g. a new batch size)."""
+    shapes = tuple(t.shape for t in tensors)
     first = get_plan(equation, shapes)
-    cache = {tuple(shapes): first}
+    state = [shapes, first.execute]
 
     def run(*ts: torch.Tensor) -> torch.Tensor:
-        key = tuple(tuple(t.shape) for t in ts)
-        plan = cache.get(key)
-        if plan is None:
-            plan = cache[key] = get_plan(equation, list(key))
-        return plan(*ts)
+        key = tuple(t.shape for t in ts)
+        if key != state[0]:
+            state[0], state[1] = key, get_plan(equation, key).execute
+        return state[1](*ts)
 
-    return run, getattr(first, "path", None)
+    return run, first.path
 
 
 # -- validation -------------------------------------------------------------------------------
@@ -159,7 +124,7 @@ def _einsum_check(string: str, *nodes: AbstractNode):
 
 
 def _einsum_first(string: str, *nodes: AbstractNode) -> AbstractNode:
-    for a, b in zip(nodes, nodes[1:]):
+    for a, b in zip(nodes, nodes[1:], strict=False):
         if a._network is not b._network:
             raise TNValueError(
                 f"All nodes must be in the same network ({a._name!r} and {b._name!r} are not)"
@@ -174,8 +139,11 @@ def _einsum_first(string: str, *nodes: AbstractNode) -> AbstractNode:
         raise TNTypeError("einsum cannot mix stack nodes with non-stack nodes")
     cls = StackNode if all(stacks) else Node
     child = cls._create_resultant(
-        axes_names=[n._axes[j]._name for n, j in sources], name="einsum",
-        network=nodes[0]._network, tensor=tensor, edges=[n._edges[j] for n, j in sources],
+        axes_names=[n._axes[j]._name for n, j in sources],
+        name="einsum",
+        network=nodes[0]._network,
+        tensor=tensor,
+        edges=[n._edges[j] for n, j in sources],
         node1_list=[n._axes[j]._node1 for n, j in sources],
     )
     hints = {"einsum_string": equation, "path": path}
@@ -221,6 +189,12 @@ def einsum(string: str, *nodes: AbstractNode) -> AbstractNode:
         >>> tk.einsum('ij,jk->ik', a, b).shape
         torch.Size([2, 4])
     """
+    if nodes:
+        succs = nodes[0]._successors.get("einsum")
+        if succs is not None:
+            succ = succs.get((string, *nodes))
+            if succ is not None:
+                return run_next(succ)
     return einsum_op(string, *nodes)
 
 

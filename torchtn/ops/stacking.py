@@ -26,7 +26,14 @@ from torchtn.core.stack_node import (
     stack_padded,
 )
 from torchtn.errors import TNTypeError, TNValueError
-from torchtn.ops._operation import Kernel, Operation, read_operand, record_successor, run_next
+from torchtn.ops._operation import (
+    Kernel,
+    Operation,
+    from_order,
+    read_operand,
+    record_successor,
+    run_next,
+)
 
 __all__ = ["stack", "unbind", "stack_op", "unbind_op"]
 
@@ -47,8 +54,10 @@ def _stack_check_first(nodes):
 
 
 def _member_slices(node: AbstractNode, max_shape: Sequence[int]) -> list:
-    return [slice(0, None) if ax._batch else slice(m - d, m)
-            for ax, m, d in zip(node._axes, max_shape, node._shape)]
+    return [
+        slice(0, None) if ax._batch else slice(m - d, m)
+        for ax, m, d in zip(node._axes, max_shape, node._shape, strict=False)
+    ]
 
 
 def _stack_kernel(n: int, pads: bool) -> Kernel:
@@ -58,9 +67,17 @@ def _stack_kernel(n: int, pads: bool) -> Kernel:
     def relayout(orders):
         o = orders[0]
         if o is not None and all(x == o for x in orders):
-            return Kernel(lambda *ts: torch.stack(ts), out_orders=((0,) + tuple(1 + a for a in o),),
-                          relayout=relayout)
-        return Kernel(lambda *ts: torch.stack(ts), in_orders=(), relayout=None)
+            return Kernel(
+                lambda *ts: torch.stack(ts),
+                out_orders=((0,) + tuple(1 + a for a in o),),
+                relayout=relayout,
+            )
+
+        # Inputs stored in different axis orders: bring each back to node order.
+        def mixed(*ts):
+            return torch.stack([from_order(t, oi) for t, oi in zip(ts, orders, strict=True)])
+
+        return Kernel(mixed, relayout=None)
 
     return Kernel(lambda *ts: torch.stack(ts), relayout=relayout)
 
@@ -74,17 +91,23 @@ def _stack_first(nodes):
     all_param = all(isinstance(n, ParamNode) for n in nodes)
     all_non_param = all(not isinstance(n, ParamNode) for n in nodes)
     refs = [i["node_ref"] for i in infos]
-    all_same_ref = all(i["address"] is None for i in infos) and all(r is refs[0] for r in refs) \
+    all_same_ref = (
+        all(i["address"] is None for i in infos)
+        and all(r is refs[0] for r in refs)
         and is_stack_node(refs[0])
+    )
     # Fixed TK quirk: any member referencing a non-stack owner disables auto-stacking.
-    node_ref_is_stack = all(i["address"] is not None or is_stack_node(i["node_ref"])
-                            for i in infos)
+    node_ref_is_stack = all(i["address"] is not None or is_stack_node(i["node_ref"]) for i in infos)
     shapes = [n._shape for n in nodes]
-    max_shape = [max(d) for d in zip(*shapes)]
+    max_shape = [max(d) for d in zip(*shapes, strict=False)]
     same_dims = all(s == shapes[0] for s in shapes)
     axes_names = ["stack"] + nodes[0].axes_names
-    hints = {"all_same_ref": all_same_ref, "all_leaf": all_leaf, "same_dims": same_dims,
-             "auto_stack": net._auto_stack}
+    hints = {
+        "all_same_ref": all_same_ref,
+        "all_leaf": all_leaf,
+        "same_dims": same_dims,
+        "auto_stack": net._auto_stack,
+    }
 
     if all_same_ref:
         owner = refs[0]
@@ -97,8 +120,10 @@ def _stack_first(nodes):
         index = [sel]
         owner_max = list(owner._shape[1:])
         if list(max_shape) != owner_max:
-            index += [slice(0, None) if ax._batch else slice(m - d, m)
-                      for ax, m, d in zip(nodes[0]._axes, owner_max, max_shape)]
+            index += [
+                slice(0, None) if ax._batch else slice(m - d, m)
+                for ax, m, d in zip(nodes[0]._axes, owner_max, max_shape, strict=False)
+            ]
         from torchtn.core.node import _as_index
 
         tensor = base[_as_index(index)]
@@ -116,18 +141,25 @@ def _stack_first(nodes):
         for i, n in enumerate(nodes):
             if n._tensor_info["address"] is not None:
                 net._drop_memory_slot(n)
-            n._tensor_info = {"address": None, "node_ref": child,
-                              "index": [i] + _member_slices(n, max_shape)}
+            n._tensor_info = {
+                "address": None,
+                "node_ref": child,
+                "index": [i] + _member_slices(n, max_shape),
+            }
         net._notify_memory_change()
         record_successor("stack", key, nodes[0], nodes, child, None, hints)
         return child
 
     # Data nodes that are exactly the slices 0..n-1 of one memory: the stack is that memory.
     owner = refs[0]
-    if (same_dims and all(i["address"] is None for i in infos)
-            and all(r is owner for r in refs) and not is_stack_node(owner)
-            and [i["index"] for i in infos] == list(range(len(nodes)))
-            and owner._shape[0] == len(nodes)):
+    if (
+        same_dims
+        and all(i["address"] is None for i in infos)
+        and all(r is owner for r in refs)
+        and not is_stack_node(owner)
+        and [i["index"] for i in infos] == list(range(len(nodes)))
+        and owner._shape[0] == len(nodes)
+    ):
         kernel = Kernel(lambda t: t)
         tensor = read_operand(owner)
         child = _new_stack(nodes, axes_names, net, tensor)
@@ -184,8 +216,9 @@ def _unbind_check_first(node):
 
 def _unbind_first(node):
     if not is_stack_node(node):
-        raise TNTypeError(f"Node {node._name!r} is not a stack node: only StackNode/"
-                          "ParamStackNode can be unbound")
+        raise TNTypeError(
+            f"Node {node._name!r} is not a stack node: only StackNode/ParamStackNode can be unbound"
+        )
     net = node._network
     t = read_operand(node)
     n = node._shape[0]
@@ -193,7 +226,7 @@ def _unbind_first(node):
     per_child = []
     for i in range(n):
         edges, flags = [], []
-        for ax, e in zip(node._axes[1:], node._edges[1:]):
+        for _ax, e in zip(node._axes[1:], node._edges[1:], strict=False):
             if isinstance(e, StackEdge):
                 edges.append(e._edges[i])
                 flags.append(e._node1_list[i])
@@ -205,19 +238,40 @@ def _unbind_first(node):
     full = list(node._shape[1:])
     sizes = []
     for edges, _ in per_child:
-        sizes.append([m if b else e.size() for b, m, e in zip(batch_flags, full, edges)])
+        sizes.append(
+            [m if b else e.size() for b, m, e in zip(batch_flags, full, edges, strict=False)]
+        )
     same_dims = all(s == full for s in sizes)
-    crops = None if same_dims else [
-        tuple(slice(0, None) if b else slice(m - d, m) for b, m, d in zip(batch_flags, full, s))
-        for s in sizes]
+    crops = (
+        None
+        if same_dims
+        else [
+            tuple(
+                slice(0, None) if b else slice(m - d, m)
+                for b, m, d in zip(batch_flags, full, s, strict=False)
+            )
+            for s in sizes
+        ]
+    )
     slices = t.unbind(0)
     children = []
     for i, (edges, flags) in enumerate(per_child):
         ti = slices[i] if crops is None else slices[i][crops[i]]
-        children.append(Node._create_resultant(axes_names=names, name="unbind", network=net,
-                                               tensor=ti, edges=edges, node1_list=flags))
-    hints = {"batch_ids": [k for k, b in enumerate(batch_flags) if b], "same_dims": same_dims,
-             "lst_crops": crops}
+        children.append(
+            Node._create_resultant(
+                axes_names=names,
+                name="unbind",
+                network=net,
+                tensor=ti,
+                edges=edges,
+                node1_list=flags,
+            )
+        )
+    hints = {
+        "batch_ids": [k for k, b in enumerate(batch_flags) if b],
+        "same_dims": same_dims,
+        "lst_crops": crops,
+    }
     if net._auto_unbind:
         info = node._tensor_info
         if info["address"] is not None:
@@ -226,7 +280,7 @@ def _unbind_first(node):
             owner, base = info["node_ref"], info["index"]
         for i, c in enumerate(children):
             pos = i
-            rest: list = []
+            outer: list = []
             if base is not None:
                 first = base[0] if isinstance(base, list) else base
                 if isinstance(first, slice):
@@ -236,29 +290,42 @@ def _unbind_first(node):
                 else:
                     pos = first
                 if isinstance(base, list):
-                    rest = list(base[1:])
-            if crops is not None:
-                rest = list(crops[i]) if not rest else rest
+                    outer = list(base[1:])
+            # As TensorKrowch: [position] + one slice per axis (batch axes whole, others
+            # the last ``size`` entries), composed with the stack's own slices.
+            rest = []
+            for k, (b, m, d) in enumerate(zip(batch_flags, full, sizes[i], strict=True)):
+                sl = slice(0, None) if b else slice(m - d, m)
+                if k < len(outer) and not b:
+                    start = outer[k].start or 0
+                    sl = slice(start + sl.start, start + sl.stop)
+                elif k < len(outer):
+                    sl = outer[k]
+                rest.append(sl)
             index = [pos] + rest
             net._drop_memory_slot(c)
-            c._tensor_info = {"address": None, "node_ref": owner,
-                              "index": index[0] if len(index) == 1 else index}
+            c._tensor_info = {
+                "address": None,
+                "node_ref": owner,
+                "index": index[0] if len(index) == 1 else index,
+            }
         net._notify_memory_change()
         record_successor("unbind", (node,), node, (node,), children, None, hints, single=True)
         return list(children)
 
     def fn(x):
         parts = x.unbind(0)
-        return parts if crops is None else [p[c] for p, c in zip(parts, crops)]
+        return parts if crops is None else [p[c] for p, c in zip(parts, crops, strict=False)]
 
     def relayout(orders):
         o = orders[0]
-        if o is None or crops is not None:
+        if crops is not None:  # crops index node order: undo the layout first
+            return Kernel(lambda x: fn(from_order(x, o)), multi=True, out_orders=(None,) * n)
+        if o is None:
             return Kernel(fn, multi=True, out_orders=(None,) * n)
         p = list(o).index(0)
         rest = tuple(a - 1 for a in o if a != 0)
-        return Kernel(lambda x: x.unbind(p), multi=True, out_orders=(rest,) * n,
-                      relayout=relayout)
+        return Kernel(lambda x: x.unbind(p), multi=True, out_orders=(rest,) * n, relayout=relayout)
 
     kernel = Kernel(fn, multi=True, out_orders=(None,) * n, relayout=relayout)
     record_successor("unbind", (node,), node, (node,), children, kernel, hints, single=True)
@@ -270,8 +337,9 @@ def _unbind_next(succ, node):
     if succ._run is None:  # auto_unbind: only batch sizes may have changed
         shape = node._shape
         for c in children:
-            c._shape = torch.Size(shape[k + 1] if c._axes[k]._batch else s
-                                  for k, s in enumerate(c._shape))
+            c._shape = torch.Size(
+                shape[k + 1] if c._axes[k]._batch else s for k, s in enumerate(c._shape)
+            )
     return list(children)
 
 

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from numbers import Number
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 import torch
 
 from torchtn._utils import inverse_permutation
 from torchtn.core.node import AbstractNode, Node
 from torchtn.core.stack_node import StackNode, is_stack_node
+from torchtn.core.successor import Successor
 from torchtn.errors import TNTypeError, TNValueError
 from torchtn.ops._operation import Kernel, Operation, read_operand, record_successor, run_next
 from torchtn.typing import Ax
@@ -59,11 +60,31 @@ def _lookup(node: AbstractNode, op_name: str, key: tuple):
     return succs.get(key)
 
 
+def _run(succ: Successor, tensor: torch.Tensor) -> AbstractNode:
+    """Store ``tensor`` (node order) in the cached child and do the traced bookkeeping."""
+    child = succ.child
+    child._network._memory_nodes[child._tensor_info["address"]] = tensor
+    child._shape = tensor.shape
+    if child._network._traced:
+        for n in succ._args:
+            n._check_inverse_memory(n.node_ref())
+    return child
+
+
+def _run1(succ: Successor) -> AbstractNode:
+    """Cached call of a one-operand op whose kernel works in node order."""
+    return _run(succ, succ._run.fn(read_operand(succ._args[0])))
+
+
 def _like(cls: type, node: AbstractNode, name: str, tensor: torch.Tensor) -> AbstractNode:
     """A resultant with ``node``'s axes names, edges and node1 flags."""
     return cls._create_resultant(
-        axes_names=node.axes_names, name=name, network=node._network, tensor=tensor,
-        edges=list(node._edges), node1_list=node.is_node1(),
+        axes_names=node.axes_names,
+        name=name,
+        network=node._network,
+        tensor=tensor,
+        edges=list(node._edges),
+        node1_list=node.is_node1(),
     )
 
 
@@ -82,7 +103,9 @@ def _identity(t: torch.Tensor) -> torch.Tensor:
 
 
 def _permute_kernel(nums: Sequence[int]) -> Kernel:
-    """Permuting costs nothing: the output is the input read in another axis order."""
+    """``t.permute(nums)``; inside a compiled program the permutation is free: the
+    input is passed through and only its recorded axis order changes."""
+    perm = tuple(nums)
     inv = tuple(inverse_permutation(nums))
 
     def relayout(orders):
@@ -90,7 +113,7 @@ def _permute_kernel(nums: Sequence[int]) -> Kernel:
         out = inv if order is None else tuple(inv[a] for a in order)
         return Kernel(_identity, out_orders=(out,), relayout=relayout)
 
-    return Kernel(_identity, out_orders=(inv,), relayout=relayout)
+    return Kernel(lambda t: t.permute(perm), relayout=relayout)
 
 
 def _permute_check(node: AbstractNode, axes: Sequence[Ax]):
@@ -103,16 +126,21 @@ def _permute_first(node: AbstractNode, axes: Sequence[Ax]) -> Node:
     tensor = kernel.eager(read_operand(node))
     names, edges, flags = node.axes_names, node._edges, node.is_node1()
     child = Node._create_resultant(
-        axes_names=[names[i] for i in nums], name="permute", network=node._network,
-        tensor=tensor, edges=[edges[i] for i in nums], node1_list=[flags[i] for i in nums],
+        axes_names=[names[i] for i in nums],
+        name="permute",
+        network=node._network,
+        tensor=tensor,
+        edges=[edges[i] for i in nums],
+        node1_list=[flags[i] for i in nums],
     )
-    record_successor("permute", (node, tuple(axes)), node, (node,), child, kernel,
-                     hints=nums, single=True)
+    record_successor(
+        "permute", (node, tuple(axes)), node, (node,), child, kernel, hints=nums, single=True
+    )
     return child
 
 
 def _permute_next(succ, node: AbstractNode, axes: Sequence[Ax]) -> Node:
-    return run_next(succ)
+    return _run1(succ)
 
 
 permute_op = Operation("permute", _permute_check, _permute_first, _permute_next)
@@ -138,6 +166,11 @@ def permute(node: AbstractNode, axes: Sequence[Ax]) -> Node:
         >>> tk.permute(node, (2, 0, 1)).shape
         torch.Size([7, 2, 5])
     """
+    succs = node._successors.get("permute")
+    if succs is not None:
+        succ = succs.get((node, tuple(axes)))
+        if succ is not None:
+            return _run1(succ)
     return permute_op(node, axes)
 
 
@@ -171,9 +204,14 @@ def permute_(node: AbstractNode, axes: Sequence[Ax]) -> Node:
     names, edges, flags = node.axes_names, node._edges, node.is_node1()
     return Node(
         shape=None if tensor is not None else shape,
-        axes_names=[names[i] for i in nums], name=node._name, network=node._network,
-        override_node=True, tensor=tensor, edges=[edges[i] for i in nums],
-        override_edges=True, node1_list=[flags[i] for i in nums],
+        axes_names=[names[i] for i in nums],
+        name=node._name,
+        network=node._network,
+        override_node=True,
+        tensor=tensor,
+        edges=[edges[i] for i in nums],
+        override_edges=True,
+        node1_list=[flags[i] for i in nums],
     )
 
 
@@ -188,9 +226,7 @@ def _tprod_check(node1: AbstractNode, node2: AbstractNode):
 
 def _tprod_first(node1: AbstractNode, node2: AbstractNode) -> Node:
     if node1._network is not node2._network:
-        raise TNValueError(
-            f"Nodes {node1._name!r} and {node2._name!r} must be in the same network"
-        )
+        raise TNValueError(f"Nodes {node1._name!r} and {node2._name!r} must be in the same network")
     if any(node2 is n for n in node1.neighbours()):
         raise TNValueError(
             f"Tensor product cannot be performed between connected nodes {node1._name!r} "
@@ -199,8 +235,11 @@ def _tprod_first(node1: AbstractNode, node2: AbstractNode) -> Node:
     kernel = Kernel(_outer)
     tensor = kernel.eager(read_operand(node1), read_operand(node2))
     child = Node._create_resultant(
-        axes_names=node1.axes_names + node2.axes_names, name="tprod",
-        network=node1._network, tensor=tensor, edges=node1._edges + node2._edges,
+        axes_names=node1.axes_names + node2.axes_names,
+        name="tprod",
+        network=node1._network,
+        tensor=tensor,
+        edges=node1._edges + node2._edges,
         node1_list=node1.is_node1() + node2.is_node1(),
     )
     record_successor("tprod", (node1, node2), node1, (node1, node2), child, kernel)
@@ -258,45 +297,77 @@ def _check_broadcast(node1: AbstractNode, tensor: torch.Tensor, op_name: str) ->
         )
 
 
-def _arith_operation(op_name: str, fn: Callable) -> Operation:
-    def check_first(node1: AbstractNode, node2: Any = _MISSING):
-        key = (node1, node2) if isinstance(node2, AbstractNode) else (node1,)
-        return _lookup(node1, op_name, key)
+_VALUE_TYPES = frozenset({float, int, complex, bool, torch.Tensor, torch.nn.Parameter})
 
-    def first(node1: AbstractNode, node2: Any = _MISSING) -> Node:
+
+def _is_node(value: Any) -> bool:
+    # Exact-type fast path before the (ABC) isinstance check.
+    return value.__class__ not in _VALUE_TYPES and isinstance(value, AbstractNode)
+
+
+class _Arith:
+    """One element-wise operation: its Operation plus the cached-call fast path."""
+
+    __slots__ = ("name", "fn", "op")
+
+    def __init__(self, name: str, fn: Callable) -> None:
+        self.name = name
+        self.fn = fn
+        self.op = Operation(name, self._check_first, self._first, self._next)
+
+    def __call__(self, node1: AbstractNode, node2: Any) -> Node:
+        succs = node1._successors.get(self.name)
+        if succs is not None:
+            if _is_node(node2):
+                succ = succs.get((node1, node2))
+                if succ is not None:
+                    return _run(succ, self.fn(read_operand(node1), read_operand(node2)))
+            else:
+                succ = succs.get((node1,))
+                if succ is not None:
+                    succ._run.fn.value = node2
+                    return _run(succ, self.fn(read_operand(node1), node2))
+        return self.op(node1, node2)
+
+    def _check_first(self, node1: AbstractNode, node2: Any = _MISSING):
+        key = (node1, node2) if _is_node(node2) else (node1,)
+        return _lookup(node1, self.name, key)
+
+    def _first(self, node1: AbstractNode, node2: Any = _MISSING) -> Node:
+        name = self.name
         if node2 is _MISSING:
-            raise TNTypeError(f"{op_name}() missing the second operand")
-        is_node = isinstance(node2, AbstractNode)
+            raise TNTypeError(f"{name}() missing the second operand")
+        is_node = _is_node(node2)
         if is_node:
             if node1._network is not node2._network:
                 raise TNValueError(
                     f"Nodes {node1._name!r} and {node2._name!r} must be in the same network"
                 )
-            kernel = Kernel(fn)
+            kernel = Kernel(self.fn)
             operands: tuple = (node1, node2)
             key: tuple = (node1, node2)
             tensor = kernel.eager(read_operand(node1), read_operand(node2))
         else:
-            kernel = Kernel(_WithValue(fn, node2))
+            kernel = Kernel(_WithValue(self.fn, node2))
             operands = key = (node1,)
             tensor = kernel.eager(read_operand(node1))
-        _check_broadcast(node1, tensor, op_name)
-        child = _like(Node, node1, op_name, tensor)
-        record_successor(op_name, key, node1, operands, child, kernel, hints=is_node)
+        _check_broadcast(node1, tensor, name)
+        child = _like(Node, node1, name, tensor)
+        record_successor(name, key, node1, operands, child, kernel, hints=is_node)
         return child
 
-    def next_(succ, node1: AbstractNode, node2: Any = _MISSING) -> Node:
+    def _next(self, succ: Successor, node1: AbstractNode, node2: Any = _MISSING) -> Node:
+        # node2 is missing when the network replays the recorded key ``(node1,)``.
         if not succ.hints and node2 is not _MISSING:
             succ._run.fn.value = node2
         return run_next(succ)
 
-    return Operation(op_name, check_first, first, next_)
 
-
-mul_op = _arith_operation("mul", torch.mul)
-div_op = _arith_operation("div", torch.div)
-add_op = _arith_operation("add", torch.add)
-sub_op = _arith_operation("sub", torch.sub)
+_mul = _Arith("mul", torch.mul)
+_div = _Arith("div", torch.div)
+_add = _Arith("add", torch.add)
+_sub = _Arith("sub", torch.sub)
+mul_op, div_op, add_op, sub_op = _mul.op, _div.op, _add.op, _sub.op
 
 Operand = Union[AbstractNode, torch.Tensor, Number]
 
@@ -314,22 +385,22 @@ def mul(node1: AbstractNode, node2: Operand) -> Node:
         ValueError: If ``node2`` is a node of another network, or broadcasting would
             change a non-batch dimension of ``node1``.
     """
-    return mul_op(node1, node2)
+    return _mul(node1, node2)
 
 
 def div(node1: AbstractNode, node2: Operand) -> Node:
     """Element-wise quotient ``node1 / node2``; see :func:`mul`."""
-    return div_op(node1, node2)
+    return _div(node1, node2)
 
 
 def add(node1: AbstractNode, node2: Operand) -> Node:
     """Element-wise sum ``node1 + node2``; see :func:`mul`."""
-    return add_op(node1, node2)
+    return _add(node1, node2)
 
 
 def sub(node1: AbstractNode, node2: Operand) -> Node:
     """Element-wise difference ``node1 - node2``; see :func:`mul`."""
-    return sub_op(node1, node2)
+    return _sub(node1, node2)
 
 
 # -- renormalize ----------------------------------------------------------------------------
@@ -354,8 +425,9 @@ def _renormalize_check(node: AbstractNode, p: Union[int, float] = 2, axis: Any =
     return _lookup(node, "renormalize", (node, p, _axis_key(axis)))
 
 
-def _renormalize_first(node: AbstractNode, p: Union[int, float] = 2, axis: Any = None
-                       ) -> AbstractNode:
+def _renormalize_first(
+    node: AbstractNode, p: Union[int, float] = 2, axis: Any = None
+) -> AbstractNode:
     if axis is None:
         dims: list[int] = []
     elif isinstance(axis, (list, tuple)):
@@ -366,22 +438,31 @@ def _renormalize_first(node: AbstractNode, p: Union[int, float] = 2, axis: Any =
     tensor = kernel.eager(read_operand(node))
     cls = StackNode if is_stack_node(node) else Node
     child = _like(cls, node, "renormalize", tensor)
-    record_successor("renormalize", (node, p, _axis_key(axis)), node, (node,), child, kernel,
-                     hints=dims, single=True)
+    record_successor(
+        "renormalize",
+        (node, p, _axis_key(axis)),
+        node,
+        (node,),
+        child,
+        kernel,
+        hints=dims,
+        single=True,
+    )
     return child
 
 
-def _renormalize_next(succ, node: AbstractNode, p: Union[int, float] = 2, axis: Any = None
-                      ) -> AbstractNode:
-    return run_next(succ)
+def _renormalize_next(
+    succ, node: AbstractNode, p: Union[int, float] = 2, axis: Any = None
+) -> AbstractNode:
+    return _run1(succ)
 
 
-renormalize_op = Operation("renormalize", _renormalize_check, _renormalize_first,
-                           _renormalize_next)
+renormalize_op = Operation("renormalize", _renormalize_check, _renormalize_first, _renormalize_next)
 
 
-def renormalize(node: AbstractNode, p: Union[int, float] = 2,
-                axis: Optional[Union[Ax, Sequence[Ax]]] = None) -> AbstractNode:
+def renormalize(
+    node: AbstractNode, p: Union[int, float] = 2, axis: Union[Ax, Sequence[Ax]] | None = None
+) -> AbstractNode:
     """Divide ``node`` by its ``p``-norm over ``axis`` (all axes if None).
 
     Zero norms are replaced by 1, so all-zero slices stay zero.
@@ -398,6 +479,11 @@ def renormalize(node: AbstractNode, p: Union[int, float] = 2,
     Raises:
         IndexError: If an axis does not exist.
     """
+    succs = node._successors.get("renormalize")
+    if succs is not None:
+        succ = succs.get((node, p, _axis_key(axis)))
+        if succ is not None:
+            return _run1(succ)
     return renormalize_op(node, p, axis)
 
 
@@ -415,7 +501,7 @@ def _conj_first(node: AbstractNode) -> Node:
 
 
 def _conj_next(succ, node: AbstractNode) -> Node:
-    return run_next(succ)
+    return _run1(succ)
 
 
 conj_op = Operation("conj", _conj_check, _conj_first, _conj_next)
@@ -427,4 +513,9 @@ def conj(node: AbstractNode) -> Node:
     Returns:
         A resultant ``Node`` named ``conj`` with ``node``'s axes and edges.
     """
+    succs = node._successors.get("conj")
+    if succs is not None:
+        succ = succs.get((node,))
+        if succ is not None:
+            return _run1(succ)
     return conj_op(node)
