@@ -167,8 +167,13 @@ def plan_pair(
         out_order += [pos_fy[a] for a in fy] + [pos_fx[a] for a in fx]
     else:
         out_order += [pos_fx[a] for a in fx] + [pos_fy[a] for a in fy]
+    if not any("sx[" in line or "sy[" in line for line in lines[2:]):
+        del lines[1]  # sizes unused: skip reading them
     src = "\n".join(lines)
-    return _compile(("pair", src), src), tuple(out_order)
+    fn = _compile(("pair", src), src)
+    if len(lines) == 3 and lines[1] in ("    r = bmm(x, y)", "    r = mm(x, y)"):
+        fn.inline = lines[1][8:].replace("x", "{0}").replace("y", "{1}")
+    return fn, tuple(out_order)
 
 
 def plan_trace(

@@ -16,7 +16,7 @@ permuted view).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Optional
+from typing import Any
 
 import torch
 
@@ -37,7 +37,7 @@ __all__ = [
     "check_same_network",
 ]
 
-Order = Optional[tuple[int, ...]]
+Order = tuple[int, ...] | None
 
 
 class Operation:
@@ -51,8 +51,9 @@ class Operation:
         fn_next: ``(successor, *args) -> result`` for cached calls.
     """
 
-    def __init__(self, name: str, check_first: Callable, fn_first: Callable,
-                 fn_next: Callable) -> None:
+    def __init__(
+        self, name: str, check_first: Callable, fn_first: Callable, fn_next: Callable
+    ) -> None:
         assert callable(check_first) and callable(fn_first) and callable(fn_next)
         self.name = name
         self.check_first = check_first
@@ -86,9 +87,16 @@ class Kernel:
 
     __slots__ = ("fn", "in_orders", "out_orders", "relayout", "multi", "source", "consts")
 
-    def __init__(self, fn: Callable, in_orders: Sequence[Order] = (), out_orders: Sequence[Order]
-                 = (None,), relayout: Optional[Callable] = None, multi: bool = False,
-                 source: Optional[str] = None, consts: Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        fn: Callable,
+        in_orders: Sequence[Order] = (),
+        out_orders: Sequence[Order] = (None,),
+        relayout: Callable | None = None,
+        multi: bool = False,
+        source: str | None = None,
+        consts: dict | None = None,
+    ) -> None:
         self.fn = fn
         self.in_orders = tuple(in_orders)
         self.out_orders = tuple(out_orders)
@@ -101,12 +109,12 @@ class Kernel:
         """Run on node-order tensors and return node-order output(s)."""
         ins = self.in_orders
         if ins:
-            tensors = tuple(to_order(t, o) for t, o in zip(tensors, ins))
+            tensors = tuple(to_order(t, o) for t, o in zip(tensors, ins, strict=False))
         out = self.fn(*tensors)
         if self.multi:
             orders = self.out_orders
             if any(o is not None for o in orders):
-                out = [from_order(t, o) for t, o in zip(out, orders)]
+                out = [from_order(t, o) for t, o in zip(out, orders, strict=False)]
             return out
         o = self.out_orders[0] if self.out_orders else None
         return out if o is None else from_order(out, o)
@@ -168,7 +176,7 @@ def record_successor(
     first: AbstractNode,
     operands: Sequence[AbstractNode],
     child: Any,
-    kernel: Optional[Kernel],
+    kernel: Kernel | None,
     hints: Any = None,
     single: bool = False,
 ) -> Successor:
@@ -186,8 +194,7 @@ def record_successor(
     """
     refs = tuple(n.node_ref() for n in operands)
     indexes = tuple(n._tensor_info["index"] for n in operands)
-    succ = Successor(refs[0] if single else refs, indexes[0] if single else indexes, child,
-                     hints)
+    succ = Successor(refs[0] if single else refs, indexes[0] if single else indexes, child, hints)
     succ._run = kernel
     succ._op = op_name
     succ._args = tuple(operands)
@@ -217,7 +224,7 @@ def run_next(succ: Successor) -> Any:
     tensors = [read_operand(n) for n in succ._args]
     out = kernel.eager(*tensors)
     if isinstance(child, list):
-        for c, t in zip(child, out):
+        for c, t in zip(child, out, strict=False):
             if c._tensor_info["address"] is not None:
                 store_child(c, t)
             else:

@@ -83,6 +83,7 @@ class Program:
             "_unbind_shapes": _unbind_shapes,
         }
         body: list[str] = []
+        prelude: list[str] = []  # external loads, all at the top
         produced: dict[int, tuple[str, Any]] = {}
         externals: dict[int, str] = {}
         consumed: dict[int, AbstractNode] = {}
@@ -107,7 +108,7 @@ class Program:
                 if var is None:
                     var = f"e{len(externals)}"
                     externals[id(owner)] = var
-                    body.append(f"{var} = mem[{const(owner)}._tensor_info['address']]")
+                    prelude.append(f"{var} = mem[{const(owner)}._tensor_info['address']]")
                 slot = (var, None)
             expr, order = slot
             if index is None:
@@ -129,14 +130,17 @@ class Program:
                 step_vars.append([])
                 continue
             ins = [value_of(n) for n in succ._args]
-            if kernel.relayout is not None and any(not _identity(o) for _, o in ins):
-                kernel = kernel.relayout(tuple(o for _, o in ins))
+            if kernel.relayout is not None:
+                if any(not _identity(o) for _, o in ins):
+                    kernel = kernel.relayout(tuple(o for _, o in ins))
                 args = [e for e, _ in ins]
-                call = f"{const(kernel.fn)}({', '.join(args)})"
-                out_orders = kernel.out_orders
-            elif kernel.relayout is not None:
-                args = [e for e, _ in ins]
-                call = f"{const(kernel.fn)}({', '.join(args)})"
+                inline = getattr(kernel.fn, "inline", None)
+                if inline is not None:  # a bare bmm/mm: no call layer
+                    g.setdefault("bmm", torch.bmm)
+                    g.setdefault("mm", torch.mm)
+                    call = inline.format(*args)
+                else:
+                    call = f"{const(kernel.fn)}({', '.join(args)})"
                 out_orders = kernel.out_orders
             else:
                 args = [
@@ -159,8 +163,12 @@ class Program:
                 produced[id(c)] = (var, None if _identity(order) else order)
                 if traced and c._tensor_info is not None and c._tensor_info["address"]:
                     # Freed memories still show the last shape, as in TensorKrowch.
-                    inv = None if _identity(order) else tuple(inverse_permutation(order))
-                    body.append(f"{const(c)}._shape = _shape_of({var}, {inv!r})")
+                    # Only when input shapes changed: otherwise the shape is the same.
+                    if _identity(order):
+                        body.append(f"if upd: {const(c)}._shape = {var}.shape")
+                    else:
+                        inv = tuple(inverse_permutation(order))
+                        body.append(f"if upd: {const(c)}._shape = _shape_of({var}, {inv!r})")
 
         # Output: the last operation's single child.
         last = succs[-1].child
@@ -193,7 +201,8 @@ class Program:
                 if c is last:
                     tail.append(f"mem[{cn}._tensor_info['address']] = out; {cn}._shape = out.shape")
                 elif traced and id(c) in consumed and _erasable(c) and c is not out_owner:
-                    tail.append(f"mem[{cn}._tensor_info['address']] = None")
+                    # Freed once per input-shape change: replays never refill it.
+                    tail.append(f"if upd: mem[{cn}._tensor_info['address']] = None")
                 else:
                     order = produced[id(c)][1]
                     expr = (
@@ -214,10 +223,18 @@ class Program:
         # Index-mode unbinds compute nothing; their children follow new batch sizes.
         for succ in succs:
             if succ._run is None and succ._op == "unbind":
-                tail.append(f"_unbind_shapes({const(succ._args[0])}, {const(succ.child)})")
+                tail.append(f"if upd: _unbind_shapes({const(succ._args[0])}, {const(succ.child)})")
 
         # Free every intermediate right after its last use.
-        lines = _insert_dels(body, keep_vars)
+        sig = ", ".join(f"{v}.shape" for v in externals.values())
+        head = [
+            f"sig = ({sig}{',' if len(externals) == 1 else ''})",
+            "upd = sig != STATE[0]",
+            "if upd: STATE[0] = sig",
+        ]
+        g["STATE"] = [None]
+        self._state = g["STATE"]
+        lines = _insert_dels(prelude + head + body, keep_vars | {"sig", "upd"})
         src = "def program(mem):\n    " + "\n    ".join(lines + tail + ["return out"]) + "\n"
         self.source[traced] = src
         exec(compile(src, f"<torchtn program {net.name}>", "exec"), g)  # noqa: S102
