@@ -21,6 +21,8 @@ from torchtn.initializers import copy, empty, ones, rand, randn, zeros
 from torchtn.ops import *  # noqa: F403
 from torchtn.ops import __all__ as _ops_all
 
+from torchtn import decompositions, embeddings, initializers, models, utils  # noqa: E402, I001
+
 __version__ = "1.1.6"
 
 __all__ = [
@@ -28,4 +30,5 @@ __all__ = [
     "StackEdge", "Successor", "TensorNetwork", "connect", "connect_stack", "disconnect",
     "empty", "zeros", "ones", "copy", "rand", "randn", "TNError", "errors",
     *_ops_all,
+    "models", "embeddings", "decompositions", "initializers", "utils",
 ]

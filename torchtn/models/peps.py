@@ -1,0 +1,382 @@
+"""Projected entangled pair states on a grid: :class:`PEPS` and the uniform :class:`UPEPS`.
+
+Every site has an ``input`` axis followed by its bond axes in the order
+``left, right, up, down`` (those that exist for its position and the boundary).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from torchtn.core.network import TensorNetwork
+from torchtn.core.node import AbstractNode, ParamNode
+from torchtn.errors import TNTypeError, TNValueError
+from torchtn.models.conv import AbstractConvClass, IntPair
+
+__all__ = ["PEPS", "UPEPS", "ConvPEPS", "ConvUPEPS"]
+
+_SIDES = ("up", "down", "left", "right")
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check_common(n_rows: Any, n_cols: Any, in_dim: Any, bond_dim: Any, n_batches: Any) -> None:
+    for name, v in (("n_rows", n_rows), ("n_cols", n_cols)):
+        if not _is_int(v):
+            raise TNTypeError(f"`{name}` should be int, got {type(v).__name__}")
+    if not _is_int(in_dim):
+        raise TNValueError(f"`in_dim` should be int, got {type(in_dim).__name__}")
+    if not isinstance(bond_dim, (list, tuple)):
+        raise TNTypeError(f"`bond_dim` should be a list or tuple, got {type(bond_dim).__name__}")
+    if len(bond_dim) != 2:
+        raise TNValueError(
+            f"`bond_dim` should have 2 entries (horizontal, vertical), got {len(bond_dim)}"
+        )
+    if not all(_is_int(b) for b in bond_dim):
+        raise TNTypeError(f"`bond_dim` entries should be ints, got {bond_dim!r}")
+    if not _is_int(n_batches):
+        raise TNTypeError(f"`n_batches` should be int, got {type(n_batches).__name__}")
+
+
+class PEPS(TensorNetwork):
+    """PEPS on an ``n_rows x n_cols`` grid, one input per site (row-major data order).
+
+    Args:
+        n_rows, n_cols: Grid size (>= 2 in an ``'obc'`` direction, >= 1 in a ``'pbc'`` one).
+        in_dim: Physical dimension of every site (int).
+        bond_dim: ``[horizontal, vertical]`` bond dimensions.
+        boundary: Two strings, ``boundary[0]`` for the vertical direction (rows),
+            ``boundary[1]`` for the horizontal one (columns); each ``'obc'`` or ``'pbc'``.
+        n_batches: Number of batch axes of the input data.
+
+    Differences from TensorKrowch:
+        * TK compares ``boundary`` with a list, so a tuple such as ``('obc', 'obc')`` silently
+          builds a periodic/periodic grid. Here any 2-element sequence is read by value.
+        * ``contract`` is exact: the grid is absorbed site by site in the order given by
+          ``from_side`` (a zipper whose open boundary holds one row or column of bonds), so
+          ``max_bond`` is validated but no SVD truncation happens. TK's boundary-MPS sweep
+          equals this result whenever ``max_bond`` is large enough not to truncate.
+          ``inline`` only selects whether the data contraction is done site by site.
+          Cost grows like ``bond ** min(n_rows, n_cols)`` per sample, so wide grids with
+          large bonds are slow; the graph bookkeeping (number of ``virtual_result_stack``
+          nodes) differs from TK.
+        * TK 1.1.6 fails on some obc/obc grids (e.g. 2 x 3: "No batch edges or shared edges
+          between nodes stack_2 and stack_3"); here every valid grid contracts.
+    """
+
+    def __init__(
+        self,
+        n_rows: int,
+        n_cols: int,
+        in_dim: int,
+        bond_dim: Sequence[int],
+        boundary: Sequence[str] = ("obc", "obc"),
+        n_batches: int = 1,
+    ) -> None:
+        super().__init__(name="peps")
+        _check_common(n_rows, n_cols, in_dim, bond_dim, n_batches)
+        if isinstance(boundary, str) or not isinstance(boundary, Sequence):
+            raise TNTypeError(
+                f"`boundary` should be a sequence of 2 strings, got {type(boundary).__name__}"
+            )
+        if len(boundary) != 2:
+            raise TNValueError(f"`boundary` should have 2 entries, got {len(boundary)}")
+        for b in boundary:
+            if b not in ("obc", "pbc"):
+                raise TNValueError(f"`boundary` entries should be 'obc' or 'pbc', got {b!r}")
+        for name, n, b in (("n_rows", n_rows, boundary[0]), ("n_cols", n_cols, boundary[1])):
+            low = 2 if b == "obc" else 1
+            if n < low:
+                raise TNValueError(f"`{name}` should be at least {low} with {b!r}, got {n}")
+        self._setup(n_rows, n_cols, in_dim, bond_dim, list(boundary), n_batches)
+        self._make_nodes(uniform=False)
+        self.initialize()
+
+    def _setup(
+        self,
+        n_rows: int,
+        n_cols: int,
+        in_dim: int,
+        bond_dim: Sequence[int],
+        boundary: list[str],
+        n_batches: int,
+    ) -> None:
+        self._n_rows, self._n_cols, self._in_dim = n_rows, n_cols, in_dim
+        self._bond_dim = list(bond_dim)
+        self._boundary = boundary
+        self._n_batches = n_batches
+
+    # -- structure -------------------------------------------------------------------------
+    def _site_axes(self, i: int, j: int) -> list[str]:
+        vp, hp = self._boundary[0] == "pbc", self._boundary[1] == "pbc"
+        axes = ["input"]
+        if hp or j > 0:
+            axes.append("left")
+        if hp or j < self._n_cols - 1:
+            axes.append("right")
+        if vp or i > 0:
+            axes.append("up")
+        if vp or i < self._n_rows - 1:
+            axes.append("down")
+        return axes
+
+    def _site_name(self, i: int, j: int) -> tuple[str, str, Any]:
+        """``(node name, attribute, index)`` of site ``(i, j)``."""
+        r, c = self._n_rows, self._n_cols
+        vo, ho = self._boundary[0] == "obc", self._boundary[1] == "obc"
+        top, bottom = vo and i == 0, vo and i == r - 1
+        lft, rgt = ho and j == 0, ho and j == c - 1
+        jj = j - 1 if ho else j
+        ii = i - 1 if vo else i
+        if (top or bottom) and (lft or rgt):
+            corner = f"{'left' if lft else 'right'}_{'up' if top else 'down'}_corner"
+            return corner + "_node", corner, None
+        if top or bottom:
+            side = "up" if top else "down"
+            return f"{side}_border_node_({jj})", f"{side}_border", jj
+        if lft or rgt:
+            side = "left" if lft else "right"
+            return f"{side}_border_node_({ii})", f"{side}_border", ii
+        return f"grid_env_node_({ii},{jj})", "grid_env", (ii, jj)
+
+    def _make_nodes(self, uniform: bool) -> None:
+        r, c = self._n_rows, self._n_cols
+        dh, dv = self._bond_dim
+        size = {"input": self._in_dim, "left": dh, "right": dh, "up": dv, "down": dv}
+        self.left_up_corner = self.left_down_corner = None
+        self.right_up_corner = self.right_down_corner = None
+        self.left_border, self.right_border = [], []
+        self.up_border, self.down_border = [], []
+        n_gr = r - 2 if self._boundary[0] == "obc" else r
+        n_gc = c - 2 if self._boundary[1] == "obc" else c
+        self.grid_env = [[None] * n_gc for _ in range(n_gr)]
+        self._grid = [[None] * c for _ in range(r)]
+        order = [(i, j) for i in range(r) for j in range(c)]
+
+        # creation (and parameter) order as TK: top row, left/right borders, bottom row, grid
+        def rank(ij: tuple[int, int]) -> tuple[int, int, int]:
+            attr = self._site_name(*ij)[1]
+            groups = [
+                "left_up_corner",
+                "up_border",
+                "right_up_corner",
+                "left_border",
+                "right_border",
+                "left_down_corner",
+                "down_border",
+                "right_down_corner",
+                "grid_env",
+            ]
+            return (groups.index(attr), ij[0], ij[1])
+
+        for i, j in sorted(order, key=rank):
+            axes = self._site_axes(i, j)
+            name, attr, idx = self._site_name(i, j)
+            node = ParamNode(
+                shape=tuple(size[a] for a in axes), axes_names=axes, name=name, network=self
+            )
+            self._grid[i][j] = node
+            if idx is None:
+                setattr(self, attr, node)
+            elif isinstance(idx, tuple):
+                self.grid_env[idx[0]][idx[1]] = node
+            else:
+                getattr(self, attr).append(node)
+        for i in range(r):
+            for j in range(c):
+                node = self._grid[i][j]
+                if "right" in node.axes_names:
+                    node["right"] ^ self._grid[i][(j + 1) % c]["left"]
+                if "down" in node.axes_names:
+                    node["down"] ^ self._grid[(i + 1) % r][j]["up"]
+        if uniform:
+            self.uniform_memory = ParamNode(
+                shape=(self._in_dim, dh, dh, dv, dv),
+                axes_names=("input", "left", "right", "up", "down"),
+                name="virtual_uniform",
+                network=self,
+                virtual=True,
+            )
+
+    # -- properties ------------------------------------------------------------------------
+    @property
+    def n_rows(self) -> int:
+        """Number of rows."""
+        return self._n_rows
+
+    @property
+    def n_cols(self) -> int:
+        """Number of columns."""
+        return self._n_cols
+
+    @property
+    def boundary(self) -> list[str]:
+        """``[vertical, horizontal]`` boundary conditions."""
+        return list(self._boundary)
+
+    @property
+    def in_dim(self) -> int:
+        """Physical dimension of every site."""
+        return self._in_dim
+
+    @property
+    def bond_dim(self) -> list[int]:
+        """``[horizontal, vertical]`` bond dimensions."""
+        return list(self._bond_dim)
+
+    @property
+    def n_batches(self) -> int:
+        """Number of batch axes of the input data."""
+        return self._n_batches
+
+    # -- initialisation / data -------------------------------------------------------------
+    def initialize(self, std: float = 1e-9) -> None:
+        """Set every node to ``randn(shape) * std`` (nodes in creation order)."""
+        for node in list(self.leaf_nodes.values()):
+            node.tensor = torch.randn(node.shape) * std
+
+    def set_data_nodes(self) -> None:
+        """One data node per site ``input`` edge, row-major ``(i, j)`` order."""
+        edges = [
+            self._grid[i][j]["input"] for i in range(self._n_rows) for j in range(self._n_cols)
+        ]
+        super().set_data_nodes(edges, self._n_batches)
+
+    def contract(
+        self, from_side: str = "up", max_bond: int = 32, inline: bool = False
+    ) -> AbstractNode:
+        """Contract the PEPS with the data; returns a node ``(batch...)``.
+
+        Args:
+            from_side: ``'up'``, ``'down'``, ``'left'`` or ``'right'``: the side the sweep
+                starts from.
+            max_bond: Kept for compatibility (must be a positive int); the contraction is exact.
+            inline: Only affects the bookkeeping of the data contraction.
+        """
+        if not _is_int(max_bond) or max_bond < 1:
+            raise TNValueError(f"`max_bond` should be a positive int, got {max_bond!r}")
+        r, c = self._n_rows, self._n_cols
+        data = list(self.data_nodes.values())
+        if len(data) != r * c:
+            raise TNValueError("PEPS.contract needs data: call forward(data) first")
+        reduced = [[data[i * c + j] @ self._grid[i][j] for j in range(c)] for i in range(r)]
+        if from_side == "down":
+            order = [(i, j) for i in reversed(range(r)) for j in range(c)]
+        elif from_side == "left":
+            order = [(i, j) for j in range(c) for i in range(r)]
+        elif from_side == "right":
+            order = [(i, j) for j in reversed(range(c)) for i in range(r)]
+        else:
+            order = [(i, j) for i in range(r) for j in range(c)]
+        result = None
+        for i, j in order:
+            node = reduced[i][j]
+            node = _trace_loops(node)
+            result = node if result is None else _trace_loops(result @ node)
+        return result
+
+
+def _trace_loops(node: AbstractNode) -> AbstractNode:
+    """Trace the self-loop edges of ``node`` (1-row / 1-column tori)."""
+    import torchtn.ops as op
+
+    loops = [e for e in node.edges if not e.is_dangling() and e.node1 is e.node2]
+    if loops:
+        node = op.contract_edges(loops, node, node)
+    return node
+
+
+class UPEPS(PEPS):
+    """Uniform PEPS on a torus: every site shares the ``virtual_uniform`` memory.
+
+    Args:
+        n_rows, n_cols: Grid size (>= 1).
+        in_dim: Physical dimension (int).
+        bond_dim: ``[horizontal, vertical]`` bond dimensions.
+        n_batches: Number of batch axes of the input data.
+
+    Differences from TensorKrowch: as :class:`PEPS` (exact contraction).
+    """
+
+    def __init__(
+        self, n_rows: int, n_cols: int, in_dim: int, bond_dim: Sequence[int], n_batches: int = 1
+    ) -> None:
+        TensorNetwork.__init__(self, name="peps")
+        _check_common(n_rows, n_cols, in_dim, bond_dim, n_batches)
+        for name, n in (("n_rows", n_rows), ("n_cols", n_cols)):
+            if n < 1:
+                raise TNValueError(f"`{name}` should be at least 1, got {n}")
+        self._setup(n_rows, n_cols, in_dim, bond_dim, ["pbc", "pbc"], n_batches)
+        self._make_nodes(uniform=True)
+        self.initialize()
+
+    @property
+    def boundary(self) -> list[str]:  # pragma: no cover - not part of the UPEPS API
+        raise AttributeError("UPEPS has no `boundary` (it is always periodic)")
+
+    def initialize(self, std: float = 1e-9) -> None:
+        """Draw the uniform tensor ``randn * std`` and point every site at it."""
+        self.uniform_memory.tensor = torch.randn(self.uniform_memory.shape) * std
+        for row in self.grid_env:
+            for node in row:
+                node.set_tensor_from(self.uniform_memory)
+
+
+class ConvPEPS(AbstractConvClass, PEPS):
+    """PEPS on a ``kernel_size`` grid applied to every window of an image.
+
+    Args:
+        in_channels: Image channels (the physical dimension of every site).
+        bond_dim: ``[horizontal, vertical]`` bond dimensions.
+        kernel_size, stride, padding, dilation: As :class:`torch.nn.Unfold` (int or pair).
+        boundary: As :class:`PEPS`.
+
+    ``forward(image)`` maps ``(B, C, H, W)`` to ``(B, h_out, w_out)``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        bond_dim: Sequence[int],
+        kernel_size: IntPair,
+        stride: IntPair = 1,
+        padding: IntPair = 0,
+        dilation: IntPair = 1,
+        boundary: Sequence[str] = ("obc", "obc"),
+    ) -> None:
+        kh, kw = self._pair(kernel_size, "kernel_size")
+        PEPS.__init__(self, kh, kw, in_channels, bond_dim, boundary=boundary, n_batches=2)
+        self._setup_conv(in_channels, kernel_size, stride, padding, dilation)
+
+    def forward(self, image: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+        """Contract the PEPS with every window of ``image`` ``(B, C, H, W)``."""
+        return self._conv_forward(super().forward, image, "flat", *args, **kwargs)
+
+
+class ConvUPEPS(AbstractConvClass, UPEPS):
+    """Uniform PEPS on a ``kernel_size`` grid applied to every window of an image.
+
+    Args: as :class:`ConvPEPS` without ``boundary`` (always periodic).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        bond_dim: Sequence[int],
+        kernel_size: IntPair,
+        stride: IntPair = 1,
+        padding: IntPair = 0,
+        dilation: IntPair = 1,
+    ) -> None:
+        kh, kw = self._pair(kernel_size, "kernel_size")
+        UPEPS.__init__(self, kh, kw, in_channels, bond_dim, n_batches=2)
+        self._setup_conv(in_channels, kernel_size, stride, padding, dilation)
+
+    def forward(self, image: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+        """Contract the PEPS with every window of ``image`` ``(B, C, H, W)``."""
+        return self._conv_forward(super().forward, image, "flat", *args, **kwargs)
