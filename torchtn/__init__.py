@@ -1,6 +1,6 @@
 """torchtn: tensor networks on PyTorch, TensorKrowch-compatible and fast."""
 
-from torchtn import errors
+from torchtn import decompositions, embeddings, errors, initializers, models, utils
 from torchtn.core import (
     AbstractNode,
     Axis,
@@ -21,14 +21,34 @@ from torchtn.initializers import copy, empty, ones, rand, randn, zeros
 from torchtn.ops import *  # noqa: F403
 from torchtn.ops import __all__ as _ops_all
 
-from torchtn import decompositions, embeddings, initializers, models, utils  # noqa: E402, I001
-
 __version__ = "1.1.6"
 
 __all__ = [
-    "Axis", "AbstractNode", "Node", "ParamNode", "StackNode", "ParamStackNode", "Edge",
-    "StackEdge", "Successor", "TensorNetwork", "connect", "connect_stack", "disconnect",
-    "empty", "zeros", "ones", "copy", "rand", "randn", "TNError", "errors",
+    "Axis",
+    "AbstractNode",
+    "Node",
+    "ParamNode",
+    "StackNode",
+    "ParamStackNode",
+    "Edge",
+    "StackEdge",
+    "Successor",
+    "TensorNetwork",
+    "connect",
+    "connect_stack",
+    "disconnect",
+    "empty",
+    "zeros",
+    "ones",
+    "copy",
+    "rand",
+    "randn",
+    "TNError",
+    "errors",
     *_ops_all,
-    "models", "embeddings", "decompositions", "initializers", "utils",
+    "models",
+    "embeddings",
+    "decompositions",
+    "initializers",
+    "utils",
 ]
