@@ -83,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         description="Train an MPSLayer classifier on the 8x8 digits bundled with "
         "scikit-learn, prune it with canonicalize(), and retrain one epoch.",
     )
-    parser.add_argument("--bond", type=int, default=10, help="bond dimension (default 10)")
+    parser.add_argument("--bond", type=int, default=12, help="bond dimension (default 12)")
     parser.add_argument("--epochs", type=int, default=12, help="training epochs (default 12)")
     parser.add_argument("--batch-size", type=int, default=32, help="batch size (default 32)")
     parser.add_argument(
