@@ -5,6 +5,7 @@ This module imports nothing from torchtn.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 
 __all__ = [
@@ -27,6 +28,8 @@ def erase_enum(name: str) -> str:
     ``node_0_1`` -> ``node``; ``node_(0)`` is kept (parentheses protect a user
     enumeration); ``_0`` -> ``''``.
     """
+    if not name[-1:].isdigit():
+        return name  # fast path: the last piece cannot be all digits
     pieces = name.split("_")
     while pieces and pieces[-1].isdigit():
         pieces.pop()
@@ -39,6 +42,16 @@ def enum_repeated_names(names: Iterable[str]) -> list[str]:
     Names that occur once lose their numeric suffix; names that occur ``k > 1``
     times get ``_0 .. _{k-1}`` in order of appearance.
     """
+    names = tuple(names)
+    try:
+        return list(_enum_repeated_names(names))
+    except TypeError:  # unhashable elements: let the plain version report them
+        return list(_enum_repeated_names.__wrapped__(names))
+
+
+@functools.lru_cache(maxsize=1024)
+def _enum_repeated_names(names: tuple) -> tuple:
+    # Nodes of one model share a handful of axis-name lists: cache the result.
     base = [erase_enum(n) for n in names]
     counts: dict[str, int] = {}
     for b in base:
@@ -52,7 +65,7 @@ def enum_repeated_names(names: Iterable[str]) -> list[str]:
             i = seen.get(b, 0)
             seen[b] = i + 1
             out.append(f"{b}_{i}")
-    return out
+    return tuple(out)
 
 
 def check_name_style(name: str, what: str = "node") -> bool:

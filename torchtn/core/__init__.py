@@ -8,7 +8,17 @@ from torchtn.core.stack_node import ParamStackNode, StackNode
 from torchtn.core.successor import Successor
 
 __all__ = [
-    "Axis", "AbstractNode", "Node", "ParamNode", "StackNode", "ParamStackNode",
-    "Edge", "StackEdge", "Successor", "TensorNetwork", "connect", "connect_stack",
+    "Axis",
+    "AbstractNode",
+    "Node",
+    "ParamNode",
+    "StackNode",
+    "ParamStackNode",
+    "Edge",
+    "StackEdge",
+    "Successor",
+    "TensorNetwork",
+    "connect",
+    "connect_stack",
     "disconnect",
 ]

@@ -9,7 +9,7 @@ kernels as one flat function without touching nodes, edges or caches per step.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import torch
 
@@ -39,56 +39,76 @@ class ExecutionMixin:
             num_batch_edges: Number of batch axes of each data node.
 
         Raises:
-            ValueError: No input edges, data nodes already set, or an edge that is not a
-                dangling non-batch edge of this network.
-            TypeError: An input edge of the wrong type.
+            ValueError: No input edges, data nodes already set, a repeated edge, or an
+                edge that is not a dangling non-batch edge of this network.
+            TypeError: ``input_edges`` or one of its elements of the wrong type.
+            IndexError: An int that is not an index of :attr:`edges`.
+
+        A failing call leaves the network unchanged.
         """
         from torchtn.core.edge import Edge
         from torchtn.core.node import Node
 
-        if not isinstance(num_batch_edges, int) or num_batch_edges < 0:
-            raise TNValueError(f"`num_batch_edges` should be a non-negative int, got "
-                               f"{num_batch_edges!r}")
-        if not input_edges:
-            raise TNValueError("`input_edges` should be a non-empty sequence of edges")
+        # Everything is validated before the first node is created.
+        if not isinstance(num_batch_edges, int) or isinstance(num_batch_edges, bool):
+            raise TNTypeError(f"`num_batch_edges` should be int, got {num_batch_edges!r}")
+        if num_batch_edges < 0:
+            raise TNValueError(f"`num_batch_edges` should be >= 0, got {num_batch_edges}")
+        if isinstance(input_edges, (Edge, str)) or not isinstance(input_edges, Sequence):
+            raise TNTypeError(
+                f"`input_edges` should be a sequence of edges (or int indices "
+                f"into net.edges), got {type(input_edges).__name__}"
+            )
+        if len(input_edges) == 0:
+            raise TNValueError("`input_edges` is empty: give at least one edge")
         if self._data_nodes:
-            raise TNValueError(f"Network {self.name!r} already has data nodes; call "
-                               "unset_data_nodes() first")
+            raise TNValueError(
+                f"Network {self.name!r} already has data nodes; call unset_data_nodes() first"
+            )
         open_edges = self._edges_d
-        edges = []
+        edges: list = []
         for i, e in enumerate(input_edges):
             if isinstance(e, int) and not isinstance(e, bool):
-                all_edges = self.edges
-                if not -len(all_edges) <= e < len(all_edges):
-                    raise TNValueError(f"`input_edges[{i}]` = {e} is not an index of the "
-                                       f"network's {len(all_edges)} open edges")
-                e = all_edges[e]
+                e = self[e]
             elif not isinstance(e, Edge):
-                raise TNTypeError(f"`input_edges[{i}]` should be an Edge or int, got "
-                                  f"{type(e).__name__}")
+                raise TNTypeError(
+                    f"`input_edges[{i}]` should be an Edge or int, got {type(e).__name__}"
+                )
             if e not in open_edges:
-                raise TNValueError(f"`input_edges[{i}]` {e.name!r} is not a dangling, non-batch "
-                                   f"edge of network {self.name!r}")
+                raise TNValueError(
+                    f"`input_edges[{i}]` ({e!s}) is not a dangling, non-batch "
+                    f"edge of a non-virtual node of network {self.name!r}"
+                )
+            if any(e is f for f in edges):
+                raise TNValueError(f"`input_edges[{i}]` ({e!s}) is given twice")
             edges.append(e)
         sizes = [e.size() for e in edges]
         same = all(s == sizes[0] for s in sizes)
         if same and "stack_data_memory" in self._all_nodes:
-            raise TNValueError(f"Network {self.name!r} already has a 'stack_data_memory' node")
-        batch_names = ["batch"] if num_batch_edges == 1 else [
-            f"batch_{k}" for k in range(num_batch_edges)]
+            raise TNValueError(
+                f"Network {self.name!r} already has a 'stack_data_memory' node; "
+                "call unset_data_nodes() first"
+            )
+        batch_names = ["batch"] * num_batch_edges
 
         stack_node = None
         if same:
             stack_node = Node(
                 shape=(len(edges),) + (1,) * num_batch_edges + (sizes[0],),
                 axes_names=["n_features"] + batch_names + ["feature"],
-                name="stack_data_memory", network=self, virtual=True,
+                name="stack_data_memory",
+                network=self,
+                virtual=True,
             )
         data_nodes = []
-        for e, size in zip(edges, sizes):
-            node = Node(shape=(1,) * num_batch_edges + (size,),
-                        axes_names=batch_names + ["feature"], name="data", network=self,
-                        data=True)
+        for e, size in zip(edges, sizes, strict=True):
+            node = Node(
+                shape=(1,) * num_batch_edges + (size,),
+                axes_names=batch_names + ["feature"],
+                name="data",
+                network=self,
+                data=True,
+            )
             node._edges[-1] ^ e
             data_nodes.append(node)
         if stack_node is not None:
@@ -102,7 +122,7 @@ class ExecutionMixin:
         if self._data_nodes:
             for node in list(self._data_nodes.values()):
                 self.delete_node(node, move_names=False)
-            self._data_nodes = {}
+            self._data_nodes.clear()
             if "stack_data_memory" in self._virtual_nodes:
                 self.delete_node(self._virtual_nodes["stack_data_memory"], move_names=False)
         self._notify_memory_change()
@@ -118,8 +138,10 @@ class ExecutionMixin:
         if stack_node is not None:
             if isinstance(data, torch.Tensor):
                 if data.dim() < 2:
-                    raise TNValueError(f"`data` should have at least 2 dims (..., n_features, "
-                                       f"feature), got shape {tuple(data.shape)}")
+                    raise TNValueError(
+                        f"`data` should have at least 2 dims (..., n_features, "
+                        f"feature), got shape {tuple(data.shape)}"
+                    )
                 stacked = data.movedim(-2, 0)
             else:
                 stacked = torch.stack(list(data), 0)
@@ -129,8 +151,9 @@ class ExecutionMixin:
                 node._shape = shape
             return
         if not self._data_nodes:
-            raise TNValueError(f"Network {self.name!r} has no data nodes; call "
-                               "set_data_nodes() first")
+            raise TNValueError(
+                f"Network {self.name!r} has no data nodes; call set_data_nodes() first"
+            )
         for i, node in enumerate(self._data_nodes.values()):
             node.tensor = data[i]
 
@@ -144,22 +167,24 @@ class ExecutionMixin:
         self._program = None
         if not self._resultant_nodes and not self._virtual_nodes:
             return
-        for group in (self._leaf_nodes, self._resultant_nodes, self._virtual_nodes):
+        params = self._parameters
+        for group in (self._leaf_nodes, self._virtual_nodes):
             for node in list(group.values()):
                 if node._virtual and "virtual_result" not in node._name:
                     continue
                 node._successors = {}
                 info = node._tensor_info
-                if info is None or info["address"] is not None:
+                if info["address"] is not None:
+                    key = "param_" + info["address"]
+                    if key in params:  # re-registered, as TensorKrowch does (keeps key order)
+                        params[key] = params.pop(key)
                     continue
                 ref = info["node_ref"]
                 if ref._virtual and "virtual_uniform" in ref._name:
-                    continue
-                value = node.tensor
-                node._tensor_info = {"address": node._name, "node_ref": None, "index": None}
-                self._parameters.pop("param_" + node._name, None)
-                self._ensure_memory_slot(node)
-                node._unrestricted_set_tensor(value, init_method=None)
+                    continue  # uniform networks keep sharing
+                node.reset_tensor_address()
+        for node in self._resultant_nodes.values():
+            node._successors = {}
         for node in self._data_nodes.values():
             node._successors = {}
         for node in list(self._resultant_nodes.values()):
@@ -168,7 +193,7 @@ class ExecutionMixin:
             if "virtual_result" in node._name:
                 self.delete_node(node, move_names=False)
 
-    def trace(self, example: Optional[torch.Tensor] = None, *args: Any, **kwargs: Any) -> None:
+    def trace(self, example: torch.Tensor | None = None, *args: Any, **kwargs: Any) -> None:
         """Record the contraction once, so later calls replay it and free intermediates.
 
         Args:
@@ -189,7 +214,7 @@ class ExecutionMixin:
         """Contract the network and return the result node (override in subclasses)."""
         raise NotImplementedError("Subclasses of TensorNetwork must implement contract()")
 
-    def forward(self, data: Optional[Any] = None, *args: Any, **kwargs: Any) -> torch.Tensor:
+    def forward(self, data: Any | None = None, *args: Any, **kwargs: Any) -> torch.Tensor:
         """Set ``data``, then contract (first call) or replay the recorded operations.
 
         Returns:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from torchtn.errors import TNTypeError, TNValueError
 
@@ -40,7 +40,7 @@ class Axis:
         self,
         num: int,
         name: str,
-        node: Optional[AbstractNode] = None,
+        node: AbstractNode | None = None,
         node1: bool = True,
     ) -> None:
         from torchtn.core.node import AbstractNode  # node imports axis at module level
@@ -50,7 +50,9 @@ class Axis:
         if not isinstance(name, str):
             raise TNTypeError(f"Axis `name` should be str, got {type(name).__name__}")
         if node is not None and not isinstance(node, AbstractNode):
-            raise TNTypeError(f"Axis `node` should be AbstractNode or None, got {type(node).__name__}")
+            raise TNTypeError(
+                f"Axis `node` should be AbstractNode or None, got {type(node).__name__}"
+            )
         if not isinstance(node1, bool):
             raise TNTypeError(f"Axis `node1` should be bool, got {type(node1).__name__}")
         if "stack" in name:
@@ -83,11 +85,16 @@ class Axis:
     @name.setter
     def name(self, name: str) -> None:
         if not isinstance(name, str):
-            raise TNTypeError(f"Axis name should be str, got {type(name).__name__}")
+            raise TNTypeError(
+                f"{self._label()}: new name should be str, got {name!r} ({type(name).__name__})"
+            )
         if self._name == "stack":
-            raise TNValueError("The 'stack' axis of a stack node cannot be renamed")
+            raise TNValueError(f"{self._label()}: the 'stack' axis cannot be renamed")
         if "stack" in name:
-            raise TNValueError(f"Axis name {name!r} cannot contain 'stack' (reserved)")
+            raise TNValueError(
+                f"{self._label()}: new name {name!r} contains 'stack', which is reserved for "
+                "axis 0 of stack nodes"
+            )
         if name == self._name:
             return
         if self._node is not None:
@@ -96,8 +103,13 @@ class Axis:
             self._name = name
             self._batch = _is_batch_name(name)
 
+    def _label(self) -> str:
+        node = self._node
+        where = "" if node is None else f" of node {node._name!r}"
+        return f"Axis {self._name!r}{where}"
+
     @property
-    def node(self) -> Optional[AbstractNode]:
+    def node(self) -> AbstractNode | None:
         """The node this axis belongs to."""
         return self._node
 

@@ -8,7 +8,7 @@ expects.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from torchtn.core.axis import Axis
 from torchtn.errors import TNTypeError, TNValueError
@@ -32,7 +32,10 @@ def _abstract_node():
 
 def _resolve_axis(node, axis, which: str) -> Axis:
     if not isinstance(axis, (int, str, Axis)):
-        raise TNTypeError(f"`{which}` should be int, str or Axis, got {type(axis).__name__}")
+        raise TNTypeError(
+            f"Edge: `{which}` of node {node._name!r} should be int, str or Axis, got {axis!r} "
+            f"({type(axis).__name__})"
+        )
     return axis if isinstance(axis, Axis) else node.get_axis(axis)
 
 
@@ -57,7 +60,7 @@ class Edge:
         self,
         node1: AbstractNode,
         axis1: Any,
-        node2: Optional[AbstractNode] = None,
+        node2: AbstractNode | None = None,
         axis2: Any = None,
     ) -> None:
         node_cls = _abstract_node()
@@ -77,8 +80,9 @@ class Edge:
                     f"size {s1}, {node2._name}[{axis2._name}] has size {s2}"
                 )
             if node1 is node2 and axis1 is axis2:
-                raise TNValueError(f"Cannot connect axis {axis1._name!r} of {node1._name!r} "
-                                   "with itself")
+                raise TNValueError(
+                    f"Cannot connect axis {axis1._name!r} of {node1._name!r} with itself"
+                )
         self._nodes = [node1, node2]
         self._axes = [axis1, axis2]
 
@@ -97,7 +101,7 @@ class Edge:
         return self._nodes[0]
 
     @property
-    def node2(self) -> Optional[AbstractNode]:
+    def node2(self) -> AbstractNode | None:
         """Second node (None if dangling)."""
         return self._nodes[1]
 
@@ -112,7 +116,7 @@ class Edge:
         return self._axes[0]
 
     @property
-    def axis2(self) -> Optional[Axis]:
+    def axis2(self) -> Axis | None:
         """Axis of node2 (None if dangling)."""
         return self._axes[1]
 
@@ -146,9 +150,17 @@ class Edge:
         return self._nodes[0]._shape[self._axes[0]._num]
 
     def change_size(self, size: int) -> None:
-        """Resize both ends (cropping keeps the first entries; growing zero-pads)."""
+        """Resize both ends (cropping keeps the first entries; growing zero-pads at the end).
+
+        Raises:
+            TypeError: If ``size`` is not an int.
+            ValueError: If ``size`` is not positive.
+        """
         if not isinstance(size, int) or isinstance(size, bool):
-            raise TNTypeError(f"`size` should be int, got {type(size).__name__}")
+            raise TNTypeError(
+                f"New size of edge {self.name!r} should be int, got {size!r} "
+                f"({type(size).__name__})"
+            )
         if size <= 0:
             raise TNValueError(f"New size of edge {self.name!r} must be positive, got {size}")
         if self._nodes[1] is not None:
@@ -268,7 +280,7 @@ class StackEdge(Edge):
         node1_list: list[bool],
         node1: AbstractNode,
         axis1: Any,
-        node2: Optional[AbstractNode] = None,
+        node2: AbstractNode | None = None,
         axis2: Any = None,
     ) -> None:
         self._edges = edges
@@ -292,9 +304,14 @@ class StackEdge(Edge):
 
 def _check_connectable(edge: Edge, which: str) -> None:
     if edge._nodes[1] is not None:
-        raise TNValueError(f"{which} {edge.name!r} is not dangling; disconnect it first")
+        raise TNValueError(
+            f"Cannot connect {which} {edge.name!r}: it is not dangling (disconnect it first)"
+        )
     if edge._axes[0]._batch:
-        raise TNValueError(f"{which} {edge.name!r} is a batch edge and cannot be connected")
+        raise TNValueError(
+            f"Cannot connect {which} {edge.name!r}: batch edges (axis "
+            f"{edge._axes[0]._name!r}) cannot be connected"
+        )
 
 
 def connect(edge1: Edge, edge2: Edge) -> Edge:
@@ -325,6 +342,11 @@ def connect(edge1: Edge, edge2: Edge) -> Edge:
     node1, axis1 = edge1._nodes[0], edge1._axes[0]
     node2, axis2 = edge2._nodes[0], edge2._axes[0]
     net = node1._network
+    if net is None:
+        raise TNValueError(
+            f"Cannot connect {edge1!s}: node {node1._name!r} does not belong to "
+            "a network (it was removed or replaced)"
+        )
     if node2._network is not net:
         node2.move_to_network(net)
     net._remove_edge(edge1)
@@ -345,7 +367,7 @@ def connect_stack(edge1: StackEdge, edge2: StackEdge) -> StackEdge:
             f"{type(edge2).__name__}"
         )
     if len(edge1._edges) != len(edge2._edges) or any(
-        a is not b for a, b in zip(edge1._edges, edge2._edges)
+        a is not b for a, b in zip(edge1._edges, edge2._edges, strict=True)
     ):
         raise TNValueError(
             f"Cannot connect stack edges {edge1.name!r} and {edge2.name!r}: the stacked "

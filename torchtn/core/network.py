@@ -1,36 +1,76 @@
 """`TensorNetwork`: an ``nn.Module`` that owns nodes, their names, memory and edges.
 
 One network has one memory (``_memory_nodes``: address -> tensor); nodes hold
-addresses into it. This module owns the registry side (names, roles, memory slots,
-parameters, the list of open edges); :mod:`torchtn.core._execution` holds the data
-nodes and the forward/trace/reset cycle.
+addresses into it. This module owns the registry side (roles, memory slots, parameters,
+the list of open edges, copies and pickling); :mod:`torchtn.core._naming` holds the name
+enumeration and :mod:`torchtn.core._execution` the data nodes and the
+forward/trace/reset cycle.
 """
 
 from __future__ import annotations
 
 import copy as _copy
-import sys
 import warnings
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 import torch
 from torch import nn
 
-from torchtn._utils import erase_enum
+from torchtn._utils import print_list, tab_string
 from torchtn.core._execution import ExecutionMixin
+from torchtn.core._naming import NamingMixin
 from torchtn.core.edge import Edge, StackEdge
-from torchtn.core.node import AbstractNode, ParamNode
-from torchtn.errors import TNKeyError, TNTypeError, TNValueError
+from torchtn.core.node import AbstractNode
+from torchtn.errors import TNIndexError, TNKeyError, TNTypeError, TNValueError
 
 __all__ = ["TensorNetwork"]
 
 
-class TensorNetwork(ExecutionMixin, nn.Module):
+class _EdgeDict(dict):
+    """Insertion-ordered set of open edges (``edge -> None``) with a cached list view."""
+
+    __slots__ = ("_list",)
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._list: list | None = None
+
+    def __setitem__(self, key: Edge, value: None) -> None:
+        self._list = None
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: Edge) -> None:
+        self._list = None
+        super().__delitem__(key)
+
+    def pop(self, key: Edge, *default: Any) -> Any:
+        self._list = None
+        return super().pop(key, *default)
+
+    def clear(self) -> None:
+        self._list = None
+        super().clear()
+
+    def as_list(self) -> list:
+        """The edges in insertion order (cached; do not mutate)."""
+        if self._list is None:
+            self._list = list(self)
+        return self._list
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (list(self.items()),))
+
+
+class TensorNetwork(NamingMixin, ExecutionMixin, nn.Module):
     """A tensor network: a graph of nodes sharing one memory, trainable as an ``nn.Module``.
 
     Subclasses build their nodes in ``__init__`` and override :meth:`contract` (and
     optionally :meth:`set_data_nodes` / :meth:`add_data`). ``net(data)`` sets the data,
     runs :meth:`contract` the first time and replays the recorded operations afterwards.
+
+    ParamNode tensors are parameters of the network named ``param_<node name>``.
+    ``net.to(...)`` converts them in place and also converts the tensors of plain
+    nodes, so every node keeps the network's dtype and device.
 
     Args:
         name: Network name (lower-cased class name by default).
@@ -41,7 +81,7 @@ class TensorNetwork(ExecutionMixin, nn.Module):
 
     operations: dict[str, Any] = {}
 
-    def __init__(self, name: Optional[str] = None) -> None:
+    def __init__(self, name: str | None = None) -> None:
         super().__init__()
         if name is None:
             name = self.__class__.__name__.lower()
@@ -52,10 +92,10 @@ class TensorNetwork(ExecutionMixin, nn.Module):
         self._data_nodes: dict[str, AbstractNode] = {}
         self._virtual_nodes: dict[str, AbstractNode] = {}
         self._resultant_nodes: dict[str, AbstractNode] = {}
-        self._all_nodes: dict[str, AbstractNode] = {}
+        self._all_nodes: dict[str, AbstractNode] = {}  # name -> node, every role
         self._repeated_nodes_names: dict[str, int] = {}
-        self._edges_d: dict[Edge, None] = {}
-        self._memory_nodes: dict[str, Optional[torch.Tensor]] = {}
+        self._edges_d: _EdgeDict = _EdgeDict()
+        self._memory_nodes: dict[str, torch.Tensor | None] = {}
         self._inverse_memory: dict[str, dict] = {}
         self._auto_stack = True
         self._auto_unbind = False
@@ -69,8 +109,12 @@ class TensorNetwork(ExecutionMixin, nn.Module):
     @property
     def nodes(self) -> dict[str, AbstractNode]:
         """All nodes: leaf, data, virtual then resultant (a new dict)."""
-        return {**self._leaf_nodes, **self._data_nodes, **self._virtual_nodes,
-                **self._resultant_nodes}
+        return {
+            **self._leaf_nodes,
+            **self._data_nodes,
+            **self._virtual_nodes,
+            **self._resultant_nodes,
+        }
 
     @property
     def nodes_names(self) -> list[str]:
@@ -79,32 +123,32 @@ class TensorNetwork(ExecutionMixin, nn.Module):
 
     @property
     def leaf_nodes(self) -> dict[str, AbstractNode]:
-        """Leaf nodes by name."""
+        """Leaf nodes by name (live dict)."""
         return self._leaf_nodes
 
     @property
     def data_nodes(self) -> dict[str, AbstractNode]:
-        """Data nodes by name."""
+        """Data nodes by name (live dict)."""
         return self._data_nodes
 
     @property
     def virtual_nodes(self) -> dict[str, AbstractNode]:
-        """Virtual nodes by name."""
+        """Virtual nodes by name (live dict)."""
         return self._virtual_nodes
 
     @property
     def resultant_nodes(self) -> dict[str, AbstractNode]:
-        """Resultant nodes by name."""
+        """Resultant nodes by name (live dict)."""
         return self._resultant_nodes
 
     @property
     def edges(self) -> list[Edge]:
-        """Dangling, non-batch edges of non-virtual nodes, in insertion order."""
-        return list(self._edges_d)
+        """Dangling, non-batch edges of non-virtual nodes, in insertion order (a copy)."""
+        return list(self._edges_d.as_list())
 
     @property
     def _edges(self) -> list[Edge]:
-        return list(self._edges_d)
+        return list(self._edges_d.as_list())
 
     @property
     def auto_stack(self) -> bool:
@@ -143,7 +187,8 @@ class TensorNetwork(ExecutionMixin, nn.Module):
     def _refresh_edge(self, edge: Edge) -> None:
         """Add ``edge`` to :attr:`edges` if it qualifies, remove it otherwise."""
         if self._edge_qualifies(edge):
-            self._edges_d[edge] = None
+            if edge not in self._edges_d:
+                self._edges_d[edge] = None
         else:
             self._edges_d.pop(edge, None)
 
@@ -153,107 +198,31 @@ class TensorNetwork(ExecutionMixin, nn.Module):
     def _add_node_edges(self, node: AbstractNode) -> None:
         if node._virtual:
             return
+        edges = self._edges_d
         for edge in node._edges:
-            if edge._nodes[0] is node and self._edge_qualifies(edge):
-                self._edges_d[edge] = None
+            if edge._nodes[0] is node and edge not in edges and self._edge_qualifies(edge):
+                edges[edge] = None
 
     # -- roles -----------------------------------------------------------------------------
-    def _role_dict(self, node: AbstractNode) -> dict:
-        if node._leaf:
-            return self._leaf_nodes
-        if node._data:
-            return self._data_nodes
-        if node._virtual:
-            return self._virtual_nodes
-        return self._resultant_nodes
-
     def _change_node_role(self, node: AbstractNode, leaf: bool, data: bool, virtual: bool) -> None:
+        """Move ``node`` to another role dict (appended); no-op for its current role."""
         old = self._role_dict(node)
-        del old[node._name]
         node._leaf, node._data, node._virtual = leaf, data, virtual
-        self._role_dict(node)[node._name] = node
+        new = self._role_dict(node)
+        if new is not old:
+            del old[node._name]
+            new[node._name] = node
         for edge in node._edges:
             if edge._nodes[0] is node:
                 self._refresh_edge(edge)
-
-    # -- naming ----------------------------------------------------------------------------
-    def _set_name(self, node: AbstractNode, new: str) -> None:
-        """Rename a registered node, moving its role entry, memory slot and parameter."""
-        old = node._name
-        if old == new:
-            return
-        role = self._role_dict(node)
-        del role[old]
-        role[new] = node
-        del self._all_nodes[old]
-        self._all_nodes[new] = node
-        node._name = new
-        info = node._tensor_info
-        if info is not None and info["address"] == old:
-            t = self._memory_nodes.pop(old)
-            self._memory_nodes[new] = t
-            info["address"] = new
-            if isinstance(node, ParamNode):
-                had = self._parameters.pop("param_" + old, None) is not None or t is not None
-                if had:
-                    self._parameters["param_" + new] = t
-
-    def _assign_name(self, node: AbstractNode, requested: str) -> str:
-        base = erase_enum(requested)
-        count = self._repeated_nodes_names.get(base, 0)
-        taken = self._all_nodes
-        if count == 0 and base not in taken:
-            name = base
-        else:
-            if count <= 1:
-                holder = taken.get(base)
-                if holder is not None:
-                    self._set_name(holder, f"{base}_0")
-                count = max(count, 1)
-            k = count
-            while f"{base}_{k}" in taken:
-                k += 1
-            name = f"{base}_{k}"
-        self._repeated_nodes_names[base] = count + 1
-        return name
-
-    def _unassign_name(self, name: str, move_names: bool) -> None:
-        base = erase_enum(name)
-        count = self._repeated_nodes_names.get(base, 0)
-        if count <= 0:
-            return
-        count -= 1
-        if count == 0:
-            del self._repeated_nodes_names[base]
-            return
-        self._repeated_nodes_names[base] = count
-        if not move_names:
-            return
-        suffix = name[len(base) + 1:] if name != base else ""
-        if suffix.isdigit():
-            k = int(suffix)
-            j = k + 1
-            while f"{base}_{j}" in self._all_nodes:
-                self._set_name(self._all_nodes[f"{base}_{j}"], f"{base}_{j - 1}")
-                j += 1
-        if count == 1 and f"{base}_0" in self._all_nodes and base not in self._all_nodes:
-            self._set_name(self._all_nodes[f"{base}_0"], base)
-
-    def _rename_node(self, node: AbstractNode, new: str) -> None:
-        """Rename keeping TensorKrowch's enumeration rules (shift others, then enumerate)."""
-        old = node._name
-        placeholder = f"\x00{id(node)}"
-        self._set_name(node, placeholder)
-        self._unassign_name(old, move_names=True)
-        name = self._assign_name(node, new)
-        self._set_name(node, name)
-        for edge in node._edges:
-            if edge._nodes[0] is node:
-                self._refresh_edge(edge)
-        self._notify_memory_change()
 
     # -- registration ------------------------------------------------------------------------
     def _add_node(self, node: AbstractNode, override: bool = False) -> None:
+        """Register ``node`` under its (enumerated) name, owning a fresh memory slot.
+
+        The node's tensor, if any, is taken from ``node._temp_tensor``. With
+        ``override`` the node currently named ``node.name`` is removed first.
+        """
         if override:
             existing = self._all_nodes.get(node._name)
             if existing is None:
@@ -262,46 +231,58 @@ class TensorNetwork(ExecutionMixin, nn.Module):
                 )
             self._remove_node(existing)
         name = self._assign_name(node, node._name)
-        node._name = name
-        node._network = self
+        tensor = node._temp_tensor
+        node._temp_tensor = None
         self._role_dict(node)[name] = node
         self._all_nodes[name] = node
-        t = node._temp_tensor
-        node._temp_tensor = None
+        node._name = name
+        node._network = self
         node._tensor_info = {"address": name, "node_ref": None, "index": None}
-        self._memory_nodes[name] = t
-        if isinstance(node, ParamNode) and t is not None:
-            if not isinstance(t, nn.Parameter):
-                t = nn.Parameter(t)
-                self._memory_nodes[name] = t
-            self._parameters["param_" + name] = t
-        node._axes_index = None
+        if node._is_param_node and tensor is not None:
+            if not isinstance(tensor, nn.Parameter):
+                tensor = nn.Parameter(tensor)
+            self._memory_nodes[name] = tensor
+            self._parameters["param_" + name] = tensor
+        else:
+            self._memory_nodes[name] = tensor
         self._add_node_edges(node)
 
     def _remove_node(self, node: AbstractNode, move_names: bool = True) -> None:
+        """Unregister ``node`` without disconnecting it (neighbours still point to it).
+
+        The node keeps its current tensor in ``_temp_tensor``; its name, memory slot,
+        parameter and open edges leave the network, and other names may shift.
+        """
         try:
             value = node.tensor
         except (TypeError, KeyError):
             value = None
+        had_param = self._pop_param(node)
+        del had_param
+        self._detach_edges(node)
         info = node._tensor_info
-        name = node._name
-        if info is not None and info["address"] is not None:
-            self._memory_nodes.pop(info["address"], None)
-            if isinstance(node, ParamNode):
-                self._parameters.pop("param_" + info["address"], None)
-        node._tensor_info = None
+        owner = info is not None and info["address"] is not None
         node._temp_tensor = value
-        for edge in node._edges:
-            if edge._nodes[0] is node or edge._nodes[1] is node:
-                self._edges_d.pop(edge, None)
-        del self._role_dict(node)[name]
-        del self._all_nodes[name]
+        node._tensor_info = None
         node._network = None
-        self._unassign_name(name, move_names)
+        self._unassign_name(node, move_names)
+        name = node._name
+        if self._all_nodes.get(name) is node:
+            del self._all_nodes[name]
+            role = self._role_dict(node)
+            if role.get(name) is node:
+                del role[name]
+            if owner:
+                self._memory_nodes.pop(name, None)
         self._notify_memory_change()
 
     def delete_node(self, node: AbstractNode, move_names: bool = True) -> None:
-        """Disconnect ``node`` and remove it from the network (its tensor is dropped)."""
+        """Disconnect ``node`` and remove it from the network (its tensor is dropped).
+
+        Raises:
+            TypeError: If ``node`` is not a node.
+            ValueError: If ``node`` does not belong to this network.
+        """
         if not isinstance(node, AbstractNode):
             raise TNTypeError(f"`node` should be a node, got {type(node).__name__}")
         if node._network is not self:
@@ -313,13 +294,15 @@ class TensorNetwork(ExecutionMixin, nn.Module):
     def delete(self) -> None:
         """Delete every node of the network."""
         for node in list(self.nodes.values()):
-            self.delete_node(node)
+            if node._network is self:
+                self.delete_node(node)
 
     # -- memory ------------------------------------------------------------------------------
     def _drop_memory_slot(self, node: AbstractNode) -> None:
+        """Remove an owner's memory slot (and ``param_<address>``) before it references."""
         address = node._tensor_info["address"]
         self._memory_nodes.pop(address, None)
-        if isinstance(node, ParamNode):
+        if node._is_param_node:
             self._parameters.pop("param_" + address, None)
 
     def _ensure_memory_slot(self, node: AbstractNode) -> None:
@@ -327,43 +310,86 @@ class TensorNetwork(ExecutionMixin, nn.Module):
 
     def _notify_memory_change(self) -> None:
         """Invalidate the compiled replay program (memory layout or structure changed)."""
-        self._program = None
+        self.__dict__["_program"] = None
+
+    def _apply(self, fn: Any, recurse: bool = True) -> TensorNetwork:
+        # nn.Module converts the parameters; keep memory slots pointing at them (they
+        # may be new objects) and convert the plain nodes' tensors the same way.
+        out = super()._apply(fn, recurse)
+        params = self._parameters
+        memory = self._memory_nodes
+        for address, tensor in memory.items():
+            if tensor is None:
+                continue
+            param = params.get("param_" + address)
+            if param is not None:
+                memory[address] = param
+            elif not isinstance(tensor, nn.Parameter):
+                memory[address] = fn(tensor)
+        self._notify_memory_change()
+        return out
 
     # -- lookup and strings ------------------------------------------------------------------
     def __getitem__(self, key: Union[int, str]) -> Union[Edge, AbstractNode]:
         if isinstance(key, int):
-            return self.edges[key]
+            edges = self._edges_d.as_list()
+            try:
+                return edges[key]
+            except IndexError:
+                raise TNIndexError(
+                    f"Network {self.name!r} has {len(edges)} open edges; no edge {key}"
+                ) from None
         if isinstance(key, str):
             try:
                 return self._all_nodes[key]
             except KeyError:
                 raise TNKeyError(f"Network {self.name!r} has no node named {key!r}") from None
-        raise TNTypeError(f"Network index should be int (edge) or str (node name), got "
-                          f"{type(key).__name__}")
+        raise TNTypeError(
+            f"Network index should be int (edge) or str (node name), got {type(key).__name__}"
+        )
 
     def __str__(self) -> str:
         return self.name
 
     def __repr__(self) -> str:
-        nodes = "\n".join("\t\t" + line
-                          for line in ("[" + "\n ".join(self.nodes_names) + "]").split("\n"))
-        edges = "\n".join("\t\t" + line
-                          for line in ("[" + "\n ".join(str(e) for e in self.edges) + "]").split("\n"))
-        return f"{self.__class__.__name__}(\n \tname: {self.name}\n\tnodes: \n{nodes}\n\tedges:\n{edges})"
+        return (
+            f"{self.__class__.__name__}(\n \tname: {self.name}\n"
+            f"\tnodes: \n{tab_string(print_list(self.nodes_names), 2)}\n"
+            f"\tedges:\n{tab_string(print_list(self.edges), 2)})"
+        )
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, nodes={len(self._all_nodes)}"
 
-    # -- whole-network operations -------------------------------------------------------------
+    # -- copies and pickling -----------------------------------------------------------------
+    def __getstate__(self) -> dict:
+        # Node states travel in one flat table so that pickling/deep-copying a long
+        # chain of nodes does not recurse node -> edge -> node (see AbstractNode.__reduce_ex__).
+        state = super().__getstate__()
+        state["_program"] = None
+        state["_node_states"] = [(node, node.__dict__) for node in self._all_nodes.values()]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        node_states = state.pop("_node_states", ())
+        super().__setstate__(state)
+        for node, node_state in node_states:
+            node.__dict__.update(node_state)
+
+    def __deepcopy__(self, memo: dict) -> TensorNetwork:
+        # Tensors computed with autograd (resultant nodes after a forward) cannot be
+        # deep-copied by torch; the copy gets detached clones of them.
+        for tensor in self._memory_nodes.values():
+            if isinstance(tensor, torch.Tensor) and not tensor.is_leaf and id(tensor) not in memo:
+                memo[id(tensor)] = tensor.detach().clone()
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        new.__setstate__(_copy.deepcopy(self.__getstate__(), memo))
+        return new
+
     def copy(self) -> TensorNetwork:
         """A deep copy (new nodes, edges and memory; parameters re-linked)."""
-        self._program = None
-        limit = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(limit, 20 * len(self._all_nodes) + 1000))
-        try:
-            return _copy.deepcopy(self)
-        finally:
-            sys.setrecursionlimit(limit)
+        return _copy.deepcopy(self)
 
     def parameterize(self, set_param: bool = True, override: bool = False) -> TensorNetwork:
         """Turn every leaf node into a ParamNode (or a Node if ``set_param`` is False).

@@ -8,7 +8,7 @@ result, with every permutation, reshape and index decided at the first call.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 __all__ = ["Successor"]
 
@@ -25,7 +25,7 @@ class Successor:
 
     __slots__ = ("node_ref", "index", "child", "hints", "_run", "_op", "_args", "__weakref__")
 
-    def __init__(self, node_ref: Any, index: Any, child: Any, hints: Optional[Any] = None) -> None:
+    def __init__(self, node_ref: Any, index: Any, child: Any, hints: Any | None = None) -> None:
         self.node_ref = node_ref
         self.index = index
         self.child = child
