@@ -1,0 +1,308 @@
+"""``tk.models.MPSLayer``: training step, inference, trace time and peak memory.
+
+For each (n_features, in_dim, bond_dim, batch) the model is
+``tk.models.MPSLayer(n_features, in_dim, out_dim=10, bond_dim, boundary='obc')`` with
+TK's defaults (``auto_stack=True``, default contract options), its tensors set with
+``initialize(tensors=...)`` to deterministic near-identity cores (so every library and the
+reference compute the same numbers), traced with
+``mps.trace(torch.zeros(1, n_features - 1, in_dim))``. Measured:
+
+* ``trace``: one call on a fresh model;
+* inference: forward of a ``(batch, n_features - 1, in_dim)`` input under ``torch.no_grad()``;
+* training step: forward, ``cross_entropy`` against random labels, ``zero_grad``,
+  backward, ``Adam.step`` (optimizer built after tracing, as TK requires);
+* peak tensor memory of trace, inference and training step (``_harness.peak_memory``).
+
+The hand-written reference is a pure-PyTorch sweep: vector-matrix products from the left
+end to the output site and from the right end to it, contracting each core with its data
+vector on the fly (``O(n B D^2 d)``, no ``(n, B, D, D)`` intermediate), then the output
+core. A float64 case checks outputs and gradients of every library against it.
+
+Usage::
+
+    python benchmarks/bench_mpslayer.py            # (785,3,10,500) (197,2,50,200) (101,3,10,100)
+    python benchmarks/bench_mpslayer.py --quick    # (11,3,4,8)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import _harness as h
+import torch
+from torch.nn.functional import cross_entropy
+
+OUT_DIM = 10
+FULL_CONFIGS = [(785, 3, 10, 500), (197, 2, 50, 200), (101, 3, 10, 100)]
+QUICK_CONFIGS = [(11, 3, 4, 8)]
+CHECK = {"n": 9, "d": 3, "D": 4, "B": 5, "dtype": "float64"}
+CHECK_TOL = 1e-10
+LR = 1e-3
+
+
+def make_tensors(
+    n: int, d: int, D: int, dtype: torch.dtype, seed: int = 0
+) -> tuple[list[torch.Tensor], int]:
+    """User-visible OBC tensors near the identity, and the output position ``n // 2``.
+
+    Shapes: first ``(d, D)``, middle ``(D, d, D)``, output ``(D, OUT_DIM, D)``, last
+    ``(D, d)``. Each input core is ``I`` at physical index 0 plus noise of std
+    ``1/sqrt(n D)``; the output core has ``I`` on every slice. With inputs whose
+    component 0 is 1 (the polynomial embedding below) the chain stays O(1).
+    """
+    if n < 5:  # the reference needs input sites on both sides of the output site
+        raise ValueError(f"n_features must be >= 5 for this benchmark, got {n}")
+    g = torch.Generator().manual_seed(seed)
+    std = 1.0 / (n * D) ** 0.5
+    p = n // 2
+
+    def core(left: int, phys: int, right: int, eye_all: bool) -> torch.Tensor:
+        t = torch.randn(left, phys, right, generator=g, dtype=torch.float64) * std
+        eye = torch.eye(left, right, dtype=torch.float64)
+        if eye_all:
+            t += eye[:, None, :]
+        else:
+            t[:, 0, :] += eye
+        return t
+
+    tensors = []
+    for i in range(n):
+        if i == p:
+            tensors.append(core(D, OUT_DIM, D, True))
+        elif i == 0:
+            tensors.append(core(1, d, D, False)[0])
+        elif i == n - 1:
+            tensors.append(core(D, d, 1, False)[..., 0])
+        else:
+            tensors.append(core(D, d, D, False))
+    return [t.to(dtype) for t in tensors], p
+
+
+def make_data(n: int, d: int, B: int, dtype: torch.dtype, seed: int = 1) -> tuple[Any, Any]:
+    """Input ``(B, n - 1, d)`` = polynomial embedding ``[1, x, x^2, ...]``, and labels."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(B, n - 1, generator=g, dtype=torch.float64)
+    data = torch.stack([x**k for k in range(d)], dim=-1).to(dtype)
+    labels = torch.randint(0, OUT_DIM, (B,), generator=g)
+    return data, labels
+
+
+class HandWrittenMPSLayer(torch.nn.Module):
+    """Pure-PyTorch OBC MPS with one output site: two vector sweeps toward the output."""
+
+    def __init__(self, tensors: list[torch.Tensor], out_position: int) -> None:
+        super().__init__()
+        p, n = out_position, len(tensors)
+        self.p = p
+        P = torch.nn.Parameter
+        self.first = P(tensors[0].clone())  # (d, D)
+        self.left = P(torch.stack(tensors[1:p]))  # (p-1, D, d, D)
+        self.out = P(tensors[p].clone())  # (D, o, D)
+        self.right = P(torch.stack(tensors[p + 1 : n - 1]))  # (n-p-2, D, d, D)
+        self.last = P(tensors[-1].clone())  # (D, d)
+
+    def forward(self, data: torch.Tensor) -> torch.Tensor:
+        B, _, d = data.shape
+        D, o = self.out.shape[0], self.out.shape[1]
+        p, m = self.p, self.right.shape[0]
+        x = data.transpose(0, 1).contiguous()  # (n-1, B, d): contiguous per-site slices
+        v = x[0] @ self.first  # (B, D)
+        # unbind, not left[i]: each indexing op's backward would fill a zero tensor of
+        # the whole stacked parameter; unbind's backward stacks the slice gradients once.
+        left = self.left.reshape(p - 1, D, d * D).unbind(0)
+        for i in range(p - 1):  # site i+1, data i+1
+            t = (v @ left[i]).view(B, d, D)
+            v = torch.bmm(x[i + 1].unsqueeze(1), t).squeeze(1)
+        w = x[-1] @ self.last.t()  # (B, D)
+        right = self.right.reshape(m, D * d, D).unbind(0)
+        for j in range(m - 1, -1, -1):  # site p+1+j, data p+j
+            t = (w @ right[j].t()).view(B, D, d)
+            w = torch.bmm(t, x[p + j].unsqueeze(-1)).squeeze(-1)
+        t = (v @ self.out.reshape(D, o * D)).view(B, o, D)
+        return torch.bmm(t, w.unsqueeze(-1)).squeeze(-1)  # (B, o)
+
+    def visible_grads(self) -> list[torch.Tensor]:
+        return [
+            self.first.grad,
+            *self.left.grad.unbind(0),
+            self.out.grad,
+            *self.right.grad.unbind(0),
+            self.last.grad,
+        ]
+
+
+def build(tk: Any, case: dict[str, Any], dtype: torch.dtype) -> tuple[Any, int]:
+    tensors, p = make_tensors(case["n"], case["d"], case["D"], dtype)
+    if tk is None:
+        return HandWrittenMPSLayer(tensors, p), p
+    mps = tk.models.MPSLayer(
+        n_features=case["n"],
+        in_dim=case["d"],
+        out_dim=OUT_DIM,
+        bond_dim=case["D"],
+        boundary="obc",
+        dtype=dtype,
+    )
+    if mps.out_position != p:
+        raise AssertionError(f"out_position {mps.out_position} != n_features // 2 = {p}")
+    mps.initialize(tensors=tensors)
+    return mps, p
+
+
+def _lib_visible_grads(mps: Any) -> list[torch.Tensor]:
+    grads = [node.grad for node in mps.mats_env]
+    grads[0] = grads[0][0]  # left_node is e_0: the visible first tensor is T[0]
+    grads[-1] = grads[-1][..., 0]
+    return grads
+
+
+def measure(lib: str, tk: Any, case: dict[str, Any]) -> dict[str, Any]:
+    """Worker: trace / inference / training-step times and peak memories (or the check)."""
+    dtype = getattr(torch, case.get("dtype", "float32"))
+    n, d = case["n"], case["d"]
+    model, _ = build(tk, case, dtype)
+    data, labels = make_data(n, d, case["B"], dtype)
+    example = torch.zeros(1, n - 1, d, dtype=dtype)
+    out: dict[str, Any] = {}
+    if tk is not None:
+        out["trace"] = h.timed_once(lambda: model.trace(example))
+    if case.get("check"):
+        with torch.no_grad():
+            values = model(data)
+        cross_entropy(model(data), labels).backward()
+        grads = model.visible_grads() if tk is None else _lib_visible_grads(model)
+        out["out"] = values.flatten().tolist()
+        out["grad"] = torch.cat([g.flatten() for g in grads]).tolist()
+        return out
+    min_time = case["min_time"]
+    opt = torch.optim.Adam(model.parameters(), lr=LR)
+
+    def infer() -> torch.Tensor:
+        with torch.no_grad():
+            return model(data)
+
+    def train_step() -> None:
+        opt.zero_grad()
+        loss = cross_entropy(model(data), labels)
+        loss.backward()
+        opt.step()
+
+    out["infer"] = h.time_call(infer, min_time=min_time)
+    out["train"] = h.time_call(train_step, min_time=min_time)
+    out["mem_infer"] = h.peak_memory(infer)
+    out["mem_train"] = h.peak_memory(train_step)
+    if tk is not None:
+        fresh, _ = build(tk, case, dtype)
+        out["mem_trace"] = h.peak_memory(lambda: fresh.trace(example))
+    return out
+
+
+def report(configs: list[tuple[int, int, int, int]], metas: dict, results: dict) -> str:
+    labels = [f"n={n} d={d} D={D} B={B}" for n, d, D, B in configs]
+    get = {lib: results.get(lib, [None] * (len(configs) + 1)) for lib in h.LIBS}
+    out = [h.machine_header("MPSLayer (obc, out_dim=10, auto_stack, traced)", metas)]
+    lines = h.check_lines(
+        get["torch"][0],
+        {lib: get[lib][0] for lib in ("torchtn", "tensorkrowch")},
+        ("out", "grad"),
+        CHECK_TOL,
+    )
+    out += [
+        "",
+        f"Validation (float64, n_features={CHECK['n']}, in_dim={CHECK['d']}, "
+        f"bond={CHECK['D']}, B={CHECK['B']}, tol {CHECK_TOL:g}):",
+        *lines,
+    ]
+
+    def time_table(key: str, title: str) -> list[str]:
+        rows = []
+        for k, label in enumerate(labels):
+            r = {lib: get[lib][k + 1] for lib in h.LIBS}
+            hand, tn, tkv = (h.value(r[lib], key) for lib in h.LIBS)
+            rows.append(
+                [
+                    label,
+                    h.status(r["torch"]) or h.fmt_time(hand),
+                    h.status(r["torchtn"]) or h.fmt_time(tn),
+                    h.fmt_ratio(h.ratio(tn, hand)),
+                    h.status(r["tensorkrowch"]) or h.fmt_time(tkv),
+                    h.fmt_ratio(h.ratio(tkv, hand)),
+                    h.fmt_ratio(h.ratio(tkv, tn)),
+                ]
+            )
+        headers = ["config", "hand-written", "torchtn", "tn/hand", "TK", "TK/hand", "TK/tn"]
+        return ["", f"### {title}", "", h.markdown_table(headers, rows)]
+
+    out += time_table("train", "Training step (forward, cross-entropy, backward, Adam)")
+    out += time_table("infer", "Inference, torch.no_grad()")
+    rows = []
+    for k, label in enumerate(labels):
+        r = {lib: get[lib][k + 1] for lib in h.LIBS}
+        row = [label]
+        for lib in ("torchtn", "tensorkrowch"):
+            row.append(h.status(r[lib]) or h.fmt_time(h.value(r[lib], "trace")))
+        for key in ("mem_trace", "mem_infer", "mem_train"):
+            for lib in h.LIBS:
+                if key == "mem_trace" and lib == "torch":
+                    continue
+                row.append(h.status(r[lib]) or h.fmt_bytes(h.value(r[lib], key)))
+        rows.append(row)
+    headers = [
+        "config",
+        "trace tn",
+        "trace TK",
+        "mem trace tn",
+        "mem trace TK",
+        "mem infer hand",
+        "mem infer tn",
+        "mem infer TK",
+        "mem train hand",
+        "mem train tn",
+        "mem train TK",
+    ]
+    out += ["", "### trace time and peak tensor memory", "", h.markdown_table(headers, rows)]
+    out += [
+        "",
+        "mem = peak bytes of live tensors allocated during the call (torch profiler "
+        "allocation events), above the level at its start.",
+    ]
+    notes = h.footnotes(results, ["float64 check", *labels])
+    if notes:
+        out += ["", notes]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    h.add_common_args(parser, default_timeout=900.0)
+    parser.add_argument(
+        "--config",
+        nargs=4,
+        type=int,
+        action="append",
+        metavar=("N_FEATURES", "IN_DIM", "BOND", "BATCH"),
+        help="run this configuration instead of the default set; repeatable",
+    )
+    args = parser.parse_args(argv)
+    if args.worker:
+        h.worker_main(args.worker, measure)
+        return 0
+    configs = [tuple(c) for c in args.config] if args.config else None
+    configs = configs or (QUICK_CONFIGS if args.quick else FULL_CONFIGS)
+    min_time = 0.1 if args.quick else 1.0
+    cases = [dict(CHECK, check=True)] + [
+        {"n": n, "d": d, "D": D, "B": B, "min_time": min_time} for n, d, D, B in configs
+    ]
+    metas, results = h.run_cases(__file__, cases, args)
+    print(report(configs, metas, results))
+    h.dump_json(args, configs=configs, metas=metas, results=results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
