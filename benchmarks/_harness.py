@@ -2,7 +2,7 @@
 
 Every benchmark is written once as a function of a module ``tk`` (``torchtn`` or
 ``tensorkrowch``, whose APIs are identical) plus a hand-written pure-PyTorch reference.
-Each measurement runs in a *worker* subprocess, one per library:
+Each measurement runs in a *worker* subprocess, one per (case, library):
 
 * ``torch`` (the hand-written reference) and ``torchtn`` run with the current
   interpreter (the main venv);
@@ -11,8 +11,9 @@ Each measurement runs in a *worker* subprocess, one per library:
 
 Subprocesses give every library a fresh interpreter (no heap or cache left over by
 another library), a per-case time limit (TensorKrowch can take minutes on big
-networks) and crash isolation. The driver talks to a worker with JSON: the list of
-cases on stdin, one marker line per started/finished case on stdout.
+networks) and crash isolation; libraries take turns case by case, so the columns of a
+table row are measured close in time. The driver talks to a worker with JSON: the list
+of cases on stdin, one marker line per started/finished case on stdout.
 
 A library that cannot be imported or fails on a case yields ``{"error": ...}`` for
 that case; tables then print ``n/a`` and the reason goes in a footnote.
@@ -44,6 +45,7 @@ import torch
 
 __all__ = [
     "LIBS",
+    "NA",
     "REPO_ROOT",
     "Timing",
     "add_common_args",
@@ -52,6 +54,7 @@ __all__ = [
     "fmt_bytes",
     "fmt_ratio",
     "fmt_time",
+    "footnotes",
     "machine_header",
     "markdown_table",
     "peak_memory",
@@ -59,8 +62,11 @@ __all__ = [
     "rel_err",
     "run_cases",
     "setup_torch",
+    "status",
     "time_call",
+    "timed_once",
     "tk_python",
+    "value",
     "worker_main",
 ]
 
@@ -480,7 +486,6 @@ def _run_worker_process(
     lib: str,
     cases: list[dict[str, Any]],
     timeout: float,
-    progress: bool = False,
 ) -> tuple[dict[str, Any], list[dict[str, Any] | None], int | None, str]:
     """Runs one worker on ``cases``; stops at the first case that exceeds ``timeout``.
 
@@ -516,7 +521,6 @@ def _run_worker_process(
         meta: dict[str, Any] = {}
         results: list[dict[str, Any] | None] = [None] * len(cases)
         current: int | None = None
-        started = time.monotonic()
         deadline = time.monotonic() + timeout + 60.0  # imports and startup
         timed_out: int | None = None
         while True:
@@ -537,17 +541,10 @@ def _run_worker_process(
             elif marker == _START:
                 current = json.loads(payload)
                 deadline = time.monotonic() + timeout
-                started = time.monotonic()
             elif marker == _RESULT:
                 item = json.loads(payload)
                 results[item["index"]] = item["result"]
                 current = None
-                if progress:
-                    took = time.monotonic() - started
-                    print(
-                        f"    case {item['index'] + 1}/{len(cases)} done ({took:.0f} s)",
-                        file=sys.stderr,
-                    )
                 deadline = time.monotonic() + timeout
         proc.wait()
         err.seek(0)
