@@ -128,6 +128,29 @@ class _ConvChainMixin(AbstractConvClass):
         """
         return self._conv_forward(super().forward, image, mode, *args, **kwargs)
 
+    def _init_conv(
+        self,
+        base: type,
+        in_channels: int,
+        kernel_size: IntPair,
+        stride: IntPair,
+        padding: IntPair,
+        dilation: IntPair,
+        out_channels: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Build ``base`` on the ``kh·kw`` window sites (plus an output site for layers)."""
+        kh, kw = self._pair(kernel_size, "kernel_size")
+        if out_channels is None:
+            sites = dict(n_features=kh * kw, phys_dim=in_channels)
+        else:
+            sites = dict(n_features=kh * kw + 1, in_dim=in_channels, out_dim=out_channels)
+        base.__init__(self, **sites, n_batches=2, **kwargs)
+        # After the base: nn.Module must be initialised before ``self.unfold`` is set.
+        self._setup_conv(in_channels, kernel_size, stride, padding, dilation)
+        if out_channels is not None:
+            self._out_channels = out_channels
+
     def _conv_kwargs(self) -> dict:
         return dict(
             in_channels=self._in_channels,
@@ -166,21 +189,21 @@ class ConvMPS(_ConvChainMixin, MPS):
         dtype: Any = None,
         **kwargs: Any,
     ) -> None:
-        kh, kw = self._pair(kernel_size, "kernel_size")
-        MPS.__init__(
-            self,
-            n_features=kh * kw,
-            phys_dim=in_channels,
+        self._init_conv(
+            MPS,
+            in_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
             bond_dim=bond_dim,
             boundary=boundary,
             tensors=tensors,
-            n_batches=2,
             init_method=init_method,
             device=device,
             dtype=dtype,
             **kwargs,
         )
-        self._setup_conv(in_channels, kernel_size, stride, padding, dilation)
 
     def _conv_extra(self) -> dict:
         return dict(bond_dim=list(self._bond_dim), boundary=self._boundary)
@@ -203,20 +226,20 @@ class ConvUMPS(_ConvChainMixin, UMPS):
         dtype: Any = None,
         **kwargs: Any,
     ) -> None:
-        kh, kw = self._pair(kernel_size, "kernel_size")
-        UMPS.__init__(
-            self,
-            n_features=kh * kw,
-            phys_dim=in_channels,
+        self._init_conv(
+            UMPS,
+            in_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
             bond_dim=bond_dim,
             tensor=tensor,
-            n_batches=2,
             init_method=init_method,
             device=device,
             dtype=dtype,
             **kwargs,
         )
-        self._setup_conv(in_channels, kernel_size, stride, padding, dilation)
 
     def _conv_extra(self) -> dict:
         return dict(bond_dim=self._bond_dim[0])
@@ -245,24 +268,23 @@ class ConvMPSLayer(_ConvChainMixin, MPSLayer):
         dtype: Any = None,
         **kwargs: Any,
     ) -> None:
-        kh, kw = self._pair(kernel_size, "kernel_size")
-        MPSLayer.__init__(
-            self,
-            n_features=kh * kw + 1,
-            in_dim=in_channels,
-            out_dim=out_channels,
+        self._init_conv(
+            MPSLayer,
+            in_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            out_channels,
             bond_dim=bond_dim,
             out_position=out_position,
             boundary=boundary,
             tensors=tensors,
-            n_batches=2,
             init_method=init_method,
             device=device,
             dtype=dtype,
             **kwargs,
         )
-        self._setup_conv(in_channels, kernel_size, stride, padding, dilation)
-        self._out_channels = out_channels
 
     @property
     def out_channels(self) -> int:
@@ -297,23 +319,22 @@ class ConvUMPSLayer(_ConvChainMixin, UMPSLayer):
         dtype: Any = None,
         **kwargs: Any,
     ) -> None:
-        kh, kw = self._pair(kernel_size, "kernel_size")
-        UMPSLayer.__init__(
-            self,
-            n_features=kh * kw + 1,
-            in_dim=in_channels,
-            out_dim=out_channels,
+        self._init_conv(
+            UMPSLayer,
+            in_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            out_channels,
             bond_dim=bond_dim,
             out_position=out_position,
             tensors=tensors,
-            n_batches=2,
             init_method=init_method,
             device=device,
             dtype=dtype,
             **kwargs,
         )
-        self._setup_conv(in_channels, kernel_size, stride, padding, dilation)
-        self._out_channels = out_channels
 
     out_channels = ConvMPSLayer.out_channels
 
