@@ -17,6 +17,7 @@ original tensor (TensorKrowch's did not).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -24,6 +25,7 @@ from torchtn._utils import erase_enum, inverse_permutation, prod
 from torchtn.core.edge import Edge, connect
 from torchtn.core.network import TensorNetwork
 from torchtn.core.node import AbstractNode, Node
+from torchtn.core.successor import Successor
 from torchtn.errors import TNTypeError, TNValueError
 from torchtn.linalg import MODES, SIDES, decompose
 from torchtn.ops._inplace import finish_inplace
@@ -78,7 +80,7 @@ def _split_kernel(
     return Kernel(fn, multi=True)
 
 
-def _split_check(
+def _split_key(
     node: AbstractNode,
     node1_axes: Sequence[Ax],
     node2_axes: Sequence[Ax],
@@ -87,9 +89,14 @@ def _split_check(
     rank: int | None = None,
     cum_percentage: float | None = None,
     cutoff: float | None = None,
-):
-    key = (node, tuple(node1_axes), tuple(node2_axes), mode, side, rank, cum_percentage, cutoff)
-    succs = node._successors.get("split")
+) -> tuple:
+    """Successor key of a :func:`split` call (also the arguments replayed from ``_seq_ops``)."""
+    return (node, tuple(node1_axes), tuple(node2_axes), mode, side, rank, cum_percentage, cutoff)
+
+
+def _split_check(*args: Any, **kwargs: Any) -> Successor | None:
+    key = _split_key(*args, **kwargs)
+    succs = key[0]._successors.get("split")
     if succs is None:
         return None
     return succs.get(key)
@@ -110,7 +117,7 @@ def _split_first(
             raise TNTypeError(
                 f"`{arg}` should be a list or tuple of axes, got {type(value).__name__}"
             )
-    key = (node, tuple(node1_axes), tuple(node2_axes), mode, side, rank, cum_percentage, cutoff)
+    key = _split_key(node, node1_axes, node2_axes, mode, side, rank, cum_percentage, cutoff)
     ax1 = [node.get_axis_num(a) for a in node1_axes]
     ax2 = [node.get_axis_num(a) for a in node2_axes]
     listed = set(ax1) | set(ax2)
@@ -236,11 +243,10 @@ def split(
     """
     succs = node._successors.get("split")
     if succs is not None:
-        key = (node, tuple(node1_axes), tuple(node2_axes), mode, side, rank, cum_percentage, cutoff)
+        key = _split_key(node, node1_axes, node2_axes, mode, side, rank, cum_percentage, cutoff)
         succ = succs.get(key)
         if succ is not None:
-            r1, r2 = run_next(succ)
-            return r1, r2
+            return _split_next(succ, node)
     return split_op(node, node1_axes, node2_axes, mode, side, rank, cum_percentage, cutoff)
 
 
