@@ -17,16 +17,28 @@ from torchtn.linalg import select_rank
 __all__ = ["vec_to_mps", "mat_to_mpo"]
 
 
-def _svd_step(
+def _cut(
     m: torch.Tensor,
     rank: int | None,
     cum_percentage: float | None,
     cutoff: float | None,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Reduced SVD of batched matrices truncated with the shared rank rule."""
+    renormalize: bool,
+    log_norm: torch.Tensor | None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """One TT-SVD cut of the (batched) matrices ``m``.
+
+    The reduced SVD is truncated with the shared rank rule; with ``renormalize`` the
+    singular values are normalised (:func:`_normalise`) and their log-norm added to
+    ``log_norm``. Returns ``(U, S Vh, log_norm)``.
+    """
     u, s, vh = torch.linalg.svd(m, full_matrices=False)
     r = select_rank(s, rank=rank, cum_percentage=cum_percentage, cutoff=cutoff)
-    return u[..., :r], s[..., :r], vh[..., :r, :]
+    u, s, vh = u[..., :r], s[..., :r], vh[..., :r, :]
+    if renormalize:
+        s, log_s = _normalise(s)
+        if log_s is not None:
+            log_norm = log_s if log_norm is None else log_norm + log_s
+    return u, s.to(vh.dtype).unsqueeze(-1) * vh, log_norm
 
 
 def _normalise(s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -123,17 +135,12 @@ def vec_to_mps(
     r_prev = 1
     for i in range(n_sites - 1):
         rest = rest.reshape(batch_shape + (r_prev * phys[i], prod(phys[i + 1 :])))
-        u, s, vh = _svd_step(rest, rank, cum_percentage, cutoff)
-        r = s.shape[-1]
-        if renormalize:
-            s, log_s = _normalise(s)
-            if log_s is not None:
-                log_norm = log_s if log_norm is None else log_norm + log_s
+        u, rest, log_norm = _cut(rest, rank, cum_percentage, cutoff, renormalize, log_norm)
+        r = u.shape[-1]
         if i == 0:
             cores.append(u.reshape(batch_shape + (phys[0], r)))
         else:
             cores.append(u.reshape(batch_shape + (r_prev, phys[i], r)))
-        rest = s.to(vh.dtype).unsqueeze(-1) * vh
         r_prev = r
     cores.append(rest.reshape(batch_shape + (r_prev, phys[-1])))
     return _spread_log_norm(cores, log_norm, n_batches)
@@ -194,17 +201,12 @@ def mat_to_mpo(
     for i in range(n_sites - 1):
         d_in, d_out = dims[2 * i], dims[2 * i + 1]
         rest = rest.reshape(r_prev * d_in * d_out, prod(dims[2 * i + 2 :]))
-        u, s, vh = _svd_step(rest, rank, cum_percentage, cutoff)
-        r = s.shape[-1]
-        if renormalize:
-            s, log_s = _normalise(s)
-            if log_s is not None:
-                log_norm = log_s if log_norm is None else log_norm + log_s
+        u, rest, log_norm = _cut(rest, rank, cum_percentage, cutoff, renormalize, log_norm)
+        r = u.shape[-1]
         if i == 0:
             cores.append(u.reshape(d_in, d_out, r).permute(0, 2, 1))
         else:
             cores.append(u.reshape(r_prev, d_in, d_out, r).permute(0, 1, 3, 2))
-        rest = s.to(vh.dtype).unsqueeze(-1) * vh
         r_prev = r
     cores.append(rest.reshape(r_prev, dims[-2], dims[-1]))
     return _spread_log_norm(cores, log_norm, 0)

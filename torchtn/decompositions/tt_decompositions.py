@@ -325,6 +325,30 @@ def val_error(
     return torch.linalg.vector_norm(exact - approx) / torch.linalg.vector_norm(exact)
 
 
+#: Output shape each probed callable of :func:`tt_rss` should return, by argument name.
+_PROBE_SHAPES = {
+    "embedding": "(batch_size, n_features, embed_dim)",
+    "function": "(batch_size, out_dim) (out_dim = 1 for scalar functions)",
+}
+
+
+def _probe(fn: Callable, name: str, x: torch.Tensor, dim: int) -> torch.Tensor:
+    """Call ``fn`` (the ``name`` argument of :func:`tt_rss`) on ``x``; check its rank."""
+    try:
+        out = fn(x)
+    except Exception as exc:
+        raise TNValueError(
+            f"`{name}` should take a single tensor of shape (batch_size, n_features) or "
+            f"(batch_size, n_features, in_dim); calling it raised {exc!r}"
+        ) from exc
+    if not isinstance(out, torch.Tensor) or out.dim() != dim:
+        raise TNValueError(
+            f"`{name}` should return a tensor of shape {_PROBE_SHAPES[name]}, "
+            f"got {getattr(out, 'shape', type(out))}"
+        )
+    return out
+
+
 def _validate(
     function: Any,
     embedding: Any,
@@ -359,34 +383,12 @@ def _validate(
     if n_features == 0:
         raise TNValueError("`sketch_samples` should have at least one feature (dimension 1)")
 
-    try:
-        probe = embedding(_to(sketch_samples[:1, :1], device))
-    except Exception as exc:
-        raise TNValueError(
-            "`embedding` should take a single tensor of shape (batch_size, n_features) or "
-            f"(batch_size, n_features, in_dim); calling it raised {exc!r}"
-        ) from exc
-    if not isinstance(probe, torch.Tensor) or probe.dim() != 3:
-        raise TNValueError(
-            "`embedding` should return a tensor of shape (batch_size, n_features, embed_dim), "
-            f"got {getattr(probe, 'shape', type(probe))}"
-        )
+    probe = _probe(embedding, "embedding", _to(sketch_samples[:1, :1], device), 3)
     embed_dim = probe.shape[2]
     if embed_dim == 0:
         raise TNValueError("the embedding dimension (last dimension of `embedding`'s output) is 0")
 
-    try:
-        probe = function(_to(sketch_samples[:1], device))
-    except Exception as exc:
-        raise TNValueError(
-            "`function` should take a single tensor of shape (batch_size, n_features) or "
-            f"(batch_size, n_features, in_dim); calling it raised {exc!r}"
-        ) from exc
-    if not isinstance(probe, torch.Tensor) or probe.dim() != 2:
-        raise TNValueError(
-            "`function` should return a tensor of shape (batch_size, out_dim) (out_dim = 1 "
-            f"for scalar functions), got {getattr(probe, 'shape', type(probe))}"
-        )
+    probe = _probe(function, "function", _to(sketch_samples[:1], device), 2)
     out_dim = probe.shape[1]
     if out_dim == 0:
         raise TNValueError("the output dimension of `function` is 0")
