@@ -195,6 +195,13 @@ class TensorMixin:
             return tensor.detach()
         return tensor
 
+    def _check_tensor_type(self, tensor: object) -> None:
+        if not isinstance(tensor, torch.Tensor):
+            raise TNTypeError(
+                f"`tensor` for node {self._name!r} should be torch.Tensor, got "
+                f"{type(tensor).__name__}"
+            )
+
     def _check_set_permission(self) -> None:
         if self.is_resultant():
             raise TNValueError(
@@ -246,11 +253,7 @@ class TensorMixin:
         if tensor is None:
             self._unrestricted_set_tensor(None, init_method, device, dtype, **kwargs)
             return
-        if not isinstance(tensor, torch.Tensor):
-            raise TNTypeError(
-                f"`tensor` for node {self._name!r} should be torch.Tensor, got "
-                f"{type(tensor).__name__}"
-            )
+        self._check_tensor_type(tensor)
         if not self._compatible_shape(tensor):
             tensor = self._crop_tensor(tensor)
             warnings.warn(
@@ -278,11 +281,7 @@ class TensorMixin:
     ) -> None:
         # set_tensor without the permission check and the crop warning.
         if tensor is not None:
-            if not isinstance(tensor, torch.Tensor):
-                raise TNTypeError(
-                    f"`tensor` for node {self._name!r} should be torch.Tensor, "
-                    f"got {type(tensor).__name__}"
-                )
+            self._check_tensor_type(tensor)
             if device is not None:
                 warnings.warn(
                     "`device` was specified but is being ignored. Provide a tensor "
