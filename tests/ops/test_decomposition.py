@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from _ops_helpers import DT, rand_node, snapshot
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,36 +24,16 @@ from torchtn.ops.decomposition import (
     svdr_,
 )
 
-DT = torch.float64
-
-
-def _node(shape, names, net=None, name=None, param=False, seed=0, dtype=DT):
-    g = torch.Generator().manual_seed(seed)
-    t = torch.randn(*shape, generator=g, dtype=torch.float64).to(dtype)
-    if dtype.is_complex:
-        t = t + 1j * torch.randn(*shape, generator=g, dtype=torch.float64)
-    cls = tk.ParamNode if param else tk.Node
-    return cls(tensor=t, axes_names=names, network=net, name=name)
-
 
 def _chain(n=5, param=False, d=3):
     net = tk.TensorNetwork()
     nodes = [
-        _node((d, 2, d), ("left", "input", "right"), net, name="node", param=param, seed=i)
+        rand_node((d, 2, d), ("left", "input", "right"), net, name="node", param=param, seed=i)
         for i in range(n)
     ]
     for i in range(n - 1):
         nodes[i]["right"] ^ nodes[i + 1]["left"]
     return net, nodes
-
-
-def _snapshot(net):
-    return (
-        list(net.nodes_names),
-        list(net.edges),
-        len(net._seq_ops),
-        {n: {k: dict(v) for k, v in node.successors.items()} for n, node in net.nodes.items()},
-    )
 
 
 def _low_rank(shape_rows, shape_cols, spectrum, seed=0):
@@ -66,7 +47,7 @@ def _low_rank(shape_rows, shape_cols, spectrum, seed=0):
 
 # ------------------------------------------------------------------------------ split
 def test_split_docstring_example_and_structure():
-    node = _node((10, 15, 100), ("left", "right", "batch"))
+    node = rand_node((10, 15, 100), ("left", "right", "batch"))
     net = node.network
     edges_before = list(net.edges)
     a, b = split(node, ["left"], ["right"], rank=5)
@@ -95,14 +76,14 @@ def test_split_docstring_example_and_structure():
 
 
 def test_split_tutorial_example():
-    node = _node((2, 3, 4, 5), ("left1", "left2", "right1", "right2"))
+    node = rand_node((2, 3, 4, 5), ("left1", "left2", "right1", "right2"))
     a, b = node.split(["left1", "right1"], ["left2", "right2"], rank=2)
     assert a.shape == (2, 4, 2) and b.shape == (2, 3, 5)
 
 
 def test_split_key_spec_example():
     """operations.md §9 item 1."""
-    node = _node((2, 3, 4, 5), ("left", "input", "input", "right"))
+    node = rand_node((2, 3, 4, 5), ("left", "input", "input", "right"))
     n1, n2 = split(node, ("left", "input_0"), ("input_1", "right"))
     key = (node, ("left", "input_0"), ("input_1", "right"), "svd", "left", None, None, None)
     assert node.successors["split"][key].child == [n1, n2]
@@ -111,7 +92,7 @@ def test_split_key_spec_example():
 
 
 def test_split_names_and_shapes_spec_example():
-    node = _node((10, 20, 2, 5, 5, 3), ("batch1", "batch2", "left", "input", "input", "right"))
+    node = rand_node((10, 20, 2, 5, 5, 3), ("batch1", "batch2", "left", "input", "input", "right"))
     n1, n2 = split(node, ["input_0", "left"], ["right", "batch2", "input_1"])
     assert n1.shape == (10, 5, 2, 10) and n1.axes_names == ["batch1", "input", "left", "split"]
     assert n2.shape == (10, 10, 3, 20, 5)
@@ -121,7 +102,7 @@ def test_split_names_and_shapes_spec_example():
 @pytest.mark.parametrize("mode", ["svd", "svdr", "qr", "rq"])
 @pytest.mark.parametrize("side", ["left", "right"])
 def test_split_reconstructs(mode, side):
-    node = _node((4, 3, 6, 5), ("a", "batch", "b", "c"))
+    node = rand_node((4, 3, 6, 5), ("a", "batch", "b", "c"))
     n1, n2 = split(node, ["c", "a"], ["b"], mode=mode, side=side)
     rec = torch.einsum("xcas,xsb->axbc", n1.tensor, n2.tensor)
     assert torch.allclose(rec, node.tensor, atol=1e-10)
@@ -129,7 +110,7 @@ def test_split_reconstructs(mode, side):
 
 
 def test_split_factors_properties():
-    node = _node((6, 4), ("l", "r"))
+    node = rand_node((6, 4), ("l", "r"))
     q, r = split(node, ["l"], ["r"], mode="qr")
     assert torch.allclose(q.tensor.T @ q.tensor, torch.eye(4, dtype=DT), atol=1e-12)
     assert torch.allclose(r.tensor, torch.triu(r.tensor))
@@ -177,7 +158,7 @@ def test_split_cached_rank_changes():
 
 
 def test_split_cached_batch_size_changes():
-    node = _node((3, 4, 7), ("l", "r", "batch"))
+    node = rand_node((3, 4, 7), ("l", "r", "batch"))
     a, b = split(node, ["l"], ["r"])
     node.tensor = torch.randn(3, 4, 11, dtype=DT)
     a2, _ = split(node, ["l"], ["r"])
@@ -185,7 +166,7 @@ def test_split_cached_batch_size_changes():
 
 
 def test_split_trace_edges():
-    node = _node((3, 4, 3, 5, 2, 2), ("a", "b", "c", "d", "e", "f"))
+    node = rand_node((3, 4, 3, 5, 2, 2), ("a", "b", "c", "d", "e", "f"))
     node["a"] ^ node["c"]  # crosses sides
     node["e"] ^ node["f"]  # one-sided self-loop
     net = node.network
@@ -198,9 +179,9 @@ def test_split_trace_edges():
 
 
 def test_split_errors_leave_network_unchanged():
-    node = _node((2, 3, 4), ("left", "input", "right"))
+    node = rand_node((2, 3, 4), ("left", "input", "right"))
     net = node.network
-    before = _snapshot(net)
+    before = snapshot(net)
     with pytest.raises(ValueError, match="batch"):
         split(node, ["left"], ["right"])
     with pytest.raises(ValueError, match="mode"):
@@ -215,21 +196,21 @@ def test_split_errors_leave_network_unchanged():
         split(node, ["left", "x"], ["input", "right"])
     with pytest.raises(TypeError):
         split(node, ["left"], ["input", "right"], rank="many")
-    assert _snapshot(net) == before
+    assert snapshot(net) == before
     a, b = split(node, ["left"], ["input", "right"], mode="qr", side="up")  # side unchecked
     assert a.shape == (2, 2)
 
 
 def test_split_stack_raises():
     net = tk.TensorNetwork()
-    s = tk.StackNode(nodes=[_node((2, 3), ("l", "r"), net, seed=i) for i in range(2)])
+    s = tk.StackNode(nodes=[rand_node((2, 3), ("l", "r"), net, seed=i) for i in range(2)])
     with pytest.raises(ValueError):
         split(s, ["l"], ["r"])
 
 
 def test_svdr_complex_reconstructs():
     """§7 item 5 (fix): complex svdr factors multiply back to the matrix."""
-    node = _node((4, 5), ("l", "r"), dtype=torch.complex128)
+    node = rand_node((4, 5), ("l", "r"), dtype=torch.complex128)
     for side in ("left", "right"):
         a, b = split(node, ["l"], ["r"], mode="svdr", side=side)
         assert torch.allclose(a.tensor @ b.tensor, node.tensor, atol=1e-10)
@@ -263,7 +244,7 @@ def test_split_gradcheck():
 # ------------------------------------------------------------------------------ split_
 def test_split_inplace_spec_example():
     net = tk.TensorNetwork()
-    node = _node((10, 7, 5, 4), ("left", "right", "left", "right"), net, param=True)
+    node = rand_node((10, 7, 5, 4), ("left", "right", "left", "right"), net, param=True)
     n1, n2 = split_(node, ["left_0", "left_1"], ["right_0", "right_1"])
     assert n1.shape == (10, 5, 28) and n2.shape == (28, 7, 4)
     assert (n1.name, n2.name) == ("split_ip_0", "split_ip_1")
@@ -283,14 +264,14 @@ def test_split_inplace_docstring_and_neighbours():
     assert s2.neighbours("right") is nodes[2] and nodes[2]["left"] is s2["right"]
     assert s1["split"].node1 is s1 and s1["left"].node2 is s1
     assert nodes[1].network is None
-    node = _node((10, 15, 100), ("left", "right", "batch"))
+    node = rand_node((10, 15, 100), ("left", "right", "batch"))
     left, right = split_(node, ["left"], ["right"], rank=5)
     assert left.shape == (100, 10, 5) and right.shape == (100, 5, 15)
     assert str(left["split"]) == "split_ip_0[split] <-> split_ip_1[split]"
 
 
 def test_split_inplace_self_loops():
-    node = _node((3, 4, 3, 2, 2), ("a", "b", "c", "e", "f"))
+    node = rand_node((3, 4, 3, 2, 2), ("a", "b", "c", "e", "f"))
     node["a"] ^ node["c"]
     node["e"] ^ node["f"]
     s1, s2 = split_(node, ["a", "b", "e", "f"], ["c"])
@@ -317,8 +298,8 @@ def test_svd_no_batch_three_resultants():
 
 def test_svd_with_middle_batch_five_resultants():
     net = tk.TensorNetwork()
-    a = _node((3, 6, 4), ("left", "batch", "right"), net)
-    b = _node((4, 6, 5), ("left", "batch", "right"), net, seed=1)
+    a = rand_node((3, 6, 4), ("left", "batch", "right"), net)
+    b = rand_node((4, 6, 5), ("left", "batch", "right"), net, seed=1)
     a["right"] ^ b["left"]
     x, y = svd(a["right"], rank=2)
     assert len(net.resultant_nodes) == 5
@@ -333,8 +314,8 @@ def test_svd_with_middle_batch_five_resultants():
 
 def test_svd_two_shared_edges():
     net = tk.TensorNetwork()
-    a = _node((3, 5, 2), ("left", "input", "right"), net)
-    b = _node((2, 5, 3), ("left", "input", "right"), net, seed=1)
+    a = rand_node((3, 5, 2), ("left", "input", "right"), net)
+    b = rand_node((2, 5, 3), ("left", "input", "right"), net, seed=1)
     a["right"] ^ b["left"]
     a["left"] ^ b["right"]
     x, y = svd(a["right"])
@@ -370,19 +351,19 @@ def test_qr_rq_edge(fn):
 
 def test_edge_ops_errors():
     net, nodes = _chain(2)
-    before = _snapshot(net)
+    before = snapshot(net)
     for fn in (svd, svd_, svdr, svdr_, qr, qr_, rq, rq_):
         with pytest.raises(ValueError, match="connected"):
             fn(nodes[0]["left"])
-    n = _node((2, 3, 2), ("a", "b", "c"), net)
+    n = rand_node((2, 3, 2), ("a", "b", "c"), net)
     n["a"] ^ n["c"]
-    before = _snapshot(net)
+    before = snapshot(net)
     for fn in (svd, svd_, qr, rq_):
         with pytest.raises(ValueError, match="different nodes"):
             fn(n["a"])
     with pytest.raises(ValueError, match="side"):
         svd_(nodes[0]["right"], side="middle")
-    assert _snapshot(net) == before
+    assert snapshot(net) == before
 
 
 def test_svd_inplace_chain_renaming():
@@ -416,8 +397,8 @@ def test_inplace_edge_ops_params(fn):
 
 def test_svd_inplace_with_batch_permutes():
     net = tk.TensorNetwork()
-    a = _node((3, 6, 4), ("left", "batch", "right"), net, name="a")
-    b = _node((4, 6, 5), ("left", "batch", "right"), net, name="b")
+    a = rand_node((3, 6, 4), ("left", "batch", "right"), net, name="a")
+    b = rand_node((4, 6, 5), ("left", "batch", "right"), net, name="b")
     a["right"] ^ b["left"]
     x, y = svd_(a["right"], rank=2)
     assert (x.name, y.name) == ("a", "b")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from _ops_helpers import DT, rand_node, snapshot
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,30 +13,11 @@ from torchtn.ops.contraction import contract_between
 from torchtn.ops.einsum import einsum, stacked_einsum
 from torchtn.ops.stacking import stack
 
-DT = torch.float64
-
-
-def _node(shape, names, net=None, name=None, param=False, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    cls = tk.ParamNode if param else tk.Node
-    return cls(
-        tensor=torch.randn(*shape, generator=g, dtype=DT), axes_names=names, network=net, name=name
-    )
-
-
-def _snapshot(net):
-    return (
-        list(net.nodes_names),
-        list(net.edges),
-        len(net._seq_ops),
-        {n: {k: dict(v) for k, v in node.successors.items()} for n, node in net.nodes.items()},
-    )
-
 
 def _pair(batch=7):
     net = tk.TensorNetwork()
-    a = _node((2, 3, batch), ("left", "right", "batch"), net)
-    b = _node((3, 4, batch), ("left", "input", "batch"), net, seed=1)
+    a = rand_node((2, 3, batch), ("left", "right", "batch"), net)
+    b = rand_node((3, 4, batch), ("left", "input", "batch"), net, seed=1)
     a["right"] ^ b["left"]
     return net, a, b
 
@@ -67,8 +49,8 @@ def test_einsum_cached_new_batch_size():
 
 def test_einsum_name_collisions_and_flags():
     net = tk.TensorNetwork()
-    a = _node((2, 3, 4), ("left", "input", "right"), net)
-    b = _node((4, 3, 2), ("left", "input", "right"), net, seed=1)
+    a = rand_node((2, 3, 4), ("left", "input", "right"), net)
+    b = rand_node((4, 3, 2), ("left", "input", "right"), net, seed=1)
     a["right"] ^ b["left"]
     r = einsum("lir,rjs->lijs", a, b)
     assert r.axes_names == ["left", "input_0", "input_1", "right"]
@@ -78,7 +60,7 @@ def test_einsum_name_collisions_and_flags():
 
 def test_einsum_trace_self_loop():
     net = tk.TensorNetwork()
-    n = _node((3, 5, 2, 3), ("l", "batch", "o", "r"), net)
+    n = rand_node((3, 5, 2, 3), ("l", "batch", "o", "r"), net)
     n["l"] ^ n["r"]
     r = einsum("lbol->bo", n)
     assert r.shape == (5, 2)
@@ -87,9 +69,9 @@ def test_einsum_trace_self_loop():
 
 def test_einsum_three_nodes_matches_contractions():
     net = tk.TensorNetwork()
-    a = _node((2, 3), ("l", "r"), net)
-    b = _node((3, 4, 5), ("l", "i", "r"), net, seed=1)
-    c = _node((5, 2), ("l", "r"), net, seed=2)
+    a = rand_node((2, 3), ("l", "r"), net)
+    b = rand_node((3, 4, 5), ("l", "i", "r"), net, seed=1)
+    c = rand_node((5, 2), ("l", "r"), net, seed=2)
     a["r"] ^ b["l"]
     b["r"] ^ c["l"]
     r = einsum("ij,jkl,lm->ikm", a, b, c)
@@ -99,9 +81,9 @@ def test_einsum_three_nodes_matches_contractions():
 
 def test_einsum_batch_output_rules():
     net = tk.TensorNetwork()
-    a = _node((2, 5), ("i", "batch"), net)
-    b = _node((3, 5), ("j", "batch"), net, seed=1)
-    c = _node((2, 5), ("i", "x"), net, seed=2)
+    a = rand_node((2, 5), ("i", "batch"), net)
+    b = rand_node((3, 5), ("j", "batch"), net, seed=1)
+    c = rand_node((2, 5), ("i", "x"), net, seed=2)
     r = einsum("ib,jb->bij", a, b)  # both batch: ok
     assert r.shape == (5, 2, 3)
     with pytest.raises(ValueError, match="batch"):
@@ -126,17 +108,17 @@ def test_einsum_batch_output_rules():
 )
 def test_einsum_errors(string, nargs, exc, match):
     net, a, b = _pair()
-    before = _snapshot(net)
+    before = snapshot(net)
     with pytest.raises(exc, match=match):
         einsum(string, *[a, b, b][:nargs])
-    assert _snapshot(net) == before
+    assert snapshot(net) == before
 
 
 def test_einsum_no_nodes_and_networks():
     with pytest.raises(ValueError, match="at least one"):
         einsum("ij->ij")
-    a = _node((2, 3), ("l", "r"))
-    b = _node((3, 4), ("l", "r"))
+    a = rand_node((2, 3), ("l", "r"))
+    b = rand_node((3, 4), ("l", "r"))
     with pytest.raises(ValueError, match="same network"):
         einsum("ij,jk->ik", a, b)
 
@@ -144,8 +126,8 @@ def test_einsum_no_nodes_and_networks():
 def test_einsum_stacks_auto_connect_and_stacknode():
     net = tk.TensorNetwork()
     net.auto_stack = False
-    xs = [_node((2, 3), ("left", "right"), net, seed=i) for i in range(4)]
-    ys = [_node((3, 5), ("left", "right"), net, seed=10 + i) for i in range(4)]
+    xs = [rand_node((2, 3), ("left", "right"), net, seed=i) for i in range(4)]
+    ys = [rand_node((3, 5), ("left", "right"), net, seed=10 + i) for i in range(4)]
     for x, y in zip(xs, ys, strict=True):
         x["right"] ^ y["left"]
     sx, sy = stack(xs), stack(ys)
@@ -159,12 +141,12 @@ def test_einsum_stacks_auto_connect_and_stacknode():
 
 def test_einsum_stack_mixing_errors():
     net = tk.TensorNetwork()
-    xs = [_node((2, 3), ("left", "right"), net, seed=i) for i in range(2)]
+    xs = [rand_node((2, 3), ("left", "right"), net, seed=i) for i in range(2)]
     s = tk.StackNode(nodes=xs)
-    other = _node((4,), ("x",), net)
+    other = rand_node((4,), ("x",), net)
     with pytest.raises(TypeError, match="stack"):
         einsum("sij,k->sijk", s, other)
-    ys = [_node((3, 5), ("left", "right"), net, seed=5 + i) for i in range(2)]
+    ys = [rand_node((3, 5), ("left", "right"), net, seed=5 + i) for i in range(2)]
     t = tk.StackNode(nodes=ys)  # members not connected: stack edges differ
     with pytest.raises(ValueError):
         einsum("sij,sjk->sik", s, t)
@@ -172,8 +154,8 @@ def test_einsum_stack_mixing_errors():
 
 def test_stacked_einsum_matches_chain():
     net = tk.TensorNetwork()
-    mps = [_node((2, 3, 4), ("left", "input", "right"), net, seed=i) for i in range(5)]
-    data = [_node((6, 3), ("batch", "feature"), net, seed=20 + i) for i in range(5)]
+    mps = [rand_node((2, 3, 4), ("left", "input", "right"), net, seed=i) for i in range(5)]
+    data = [rand_node((6, 3), ("batch", "feature"), net, seed=20 + i) for i in range(5)]
     for m, d in zip(mps, data, strict=True):
         m["input"] ^ d["feature"]
     results = stacked_einsum("lir,bi->lbr", mps, data)
@@ -185,8 +167,8 @@ def test_stacked_einsum_matches_chain():
 
 def test_stacked_einsum_symbol_not_in_string():
     net = tk.TensorNetwork()
-    xs = [_node((2, 3), ("left", "right"), net, seed=i) for i in range(3)]
-    ys = [_node((3, 2), ("left", "right"), net, seed=7 + i) for i in range(3)]
+    xs = [rand_node((2, 3), ("left", "right"), net, seed=i) for i in range(3)]
+    ys = [rand_node((3, 2), ("left", "right"), net, seed=7 + i) for i in range(3)]
     for x, y in zip(xs, ys, strict=True):
         x["right"] ^ y["left"]
     out = stacked_einsum("ab,bc->ac", xs, ys)  # 'a' is taken: another symbol is used
@@ -226,8 +208,8 @@ def test_einsum_forward_replay():
     class Net(tk.TensorNetwork):
         def __init__(self):
             super().__init__()
-            self.a = _node((2, 3), ("l", "r"), self, name="a", param=True)
-            self.b = _node((3, 4), ("l", "r"), self, name="b", param=True, seed=1)
+            self.a = rand_node((2, 3), ("l", "r"), self, name="a", param=True)
+            self.b = rand_node((3, 4), ("l", "r"), self, name="b", param=True, seed=1)
             self.a["r"] ^ self.b["l"]
 
         def contract(self):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from _ops_helpers import DT, rand_node, snapshot
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,28 +22,10 @@ from torchtn.ops.tensor import (
     tprod,
 )
 
-DT = torch.float64
-
-
-def _node(shape, names, net=None, name=None, param=False, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    t = torch.randn(*shape, generator=g, dtype=DT)
-    cls = tk.ParamNode if param else tk.Node
-    return cls(tensor=t, axes_names=names, network=net, name=name)
-
-
-def _snapshot(net):
-    return (
-        list(net.nodes_names),
-        list(net.edges),
-        len(net._seq_ops),
-        {n: {k: dict(v) for k, v in node.successors.items()} for n, node in net.nodes.items()},
-    )
-
 
 # ------------------------------------------------------------------------------ permute
 def test_permute_result_and_key():
-    a = _node((2, 3, 4), ("left", "input", "right"))
+    a = rand_node((2, 3, 4), ("left", "input", "right"))
     b = permute(a, ("right", 0, 1))
     assert type(b) is tk.Node and b.is_resultant() and b.name == "permute"
     assert b.axes_names == ["right", "left", "input"]
@@ -57,7 +40,7 @@ def test_permute_result_and_key():
 
 
 def test_permute_cached_same_node_new_values_and_spellings():
-    a = _node((2, 3, 4), ("left", "input", "right"))
+    a = rand_node((2, 3, 4), ("left", "input", "right"))
     b = permute(a, (2, 0, 1))
     a.tensor = torch.ones(2, 3, 4, dtype=DT)
     assert permute(a, (2, 0, 1)) is b
@@ -69,8 +52,8 @@ def test_permute_cached_same_node_new_values_and_spellings():
 
 def test_permute_node1_flags_follow_edges():
     net = tk.TensorNetwork()
-    a = _node((2, 3), ("left", "right"), net)
-    b = _node((3, 2), ("left", "right"), net)
+    a = rand_node((2, 3), ("left", "right"), net)
+    b = rand_node((3, 2), ("left", "right"), net)
     a["right"] ^ b["left"]
     p = permute(b, (1, 0))
     assert p.is_node1() == [True, False]
@@ -78,8 +61,8 @@ def test_permute_node1_flags_follow_edges():
 
 
 def test_permute_errors():
-    a = _node((2, 3, 4), ("left", "input", "right"))
-    before = _snapshot(a.network)
+    a = rand_node((2, 3, 4), ("left", "input", "right"))
+    before = snapshot(a.network)
     with pytest.raises(ValueError, match="not a permutation"):
         permute(a, (0, 0, 1))
     with pytest.raises(IndexError):
@@ -88,12 +71,12 @@ def test_permute_errors():
         permute(a, (0, 1.5, 2))
     with pytest.raises(RuntimeError):  # a permutation shorter than the rank: torch error
         permute(a, (1, 0))
-    assert _snapshot(a.network) == before
+    assert snapshot(a.network) == before
 
 
 def test_permute_stack_raises():
     net = tk.TensorNetwork()
-    nodes = [_node((2, 3), ("left", "right"), net, seed=i) for i in range(3)]
+    nodes = [rand_node((2, 3), ("left", "right"), net, seed=i) for i in range(3)]
     st_ = tk.StackNode(nodes=nodes)
     with pytest.raises(ValueError):
         permute(st_, (0, 2, 1))
@@ -102,7 +85,7 @@ def test_permute_stack_raises():
 @settings(max_examples=25, deadline=None)
 @given(st.permutations(range(4)))
 def test_permute_matches_torch(perm):
-    a = _node((2, 3, 4, 5), ("a", "b", "c", "d"))
+    a = rand_node((2, 3, 4, 5), ("a", "b", "c", "d"))
     assert torch.equal(permute(a, perm).tensor, a.tensor.permute(*perm))
 
 
@@ -120,8 +103,8 @@ def test_permute_gradcheck():
 # ------------------------------------------------------------------------------ permute_
 def test_permute_inplace_replaces_node():
     net = tk.TensorNetwork()
-    a = _node((2, 3, 4), ("left", "input", "right"), net, name="a", param=True)
-    b = _node((4, 5), ("left", "right"), net, name="b")
+    a = rand_node((2, 3, 4), ("left", "input", "right"), net, name="a", param=True)
+    b = rand_node((4, 5), ("left", "right"), net, name="b")
     a["right"] ^ b["left"]
     old = a.tensor.detach().clone()
     new = permute_(a, ("right", "left", "input"))
@@ -138,31 +121,31 @@ def test_permute_inplace_replaces_node():
 
 def test_permute_inplace_renaming_like_tk():
     net = tk.TensorNetwork()
-    a = _node((2, 3, 4), ("left", "input", "right"), net)
-    b = _node((4, 5), ("left", "right"), net)
+    a = rand_node((2, 3, 4), ("left", "input", "right"), net)
+    b = rand_node((4, 5), ("left", "right"), net)
     assert (a.name, b.name) == ("node_0", "node_1")
     q = permute_(a, (2, 1, 0))
     assert q.name == "node_1" and b.name == "node_0"
 
 
 def test_permute_inplace_errors():
-    a = _node((2, 3), ("left", "right"))
+    a = rand_node((2, 3), ("left", "right"))
     r = permute(a, (1, 0))
     with pytest.raises(ValueError, match="resultant"):
         permute_(r, (1, 0))
-    before = _snapshot(a.network)
+    before = snapshot(a.network)
     with pytest.raises(ValueError, match="not a permutation"):
         permute_(a, (0, 0))
     with pytest.raises(IndexError):
         a.permute_(("left", "x"))
-    assert _snapshot(a.network) == before
+    assert snapshot(a.network) == before
 
 
 # ------------------------------------------------------------------------------ tprod
 def test_tprod_result():
     net = tk.TensorNetwork()
-    a = _node((2, 3), ("left", "right"), net)
-    b = _node((4, 5), ("left", "right"), net)
+    a = rand_node((2, 3), ("left", "right"), net)
+    b = rand_node((4, 5), ("left", "right"), net)
     c = tprod(a, b)
     assert c.name == "tprod" and type(c) is tk.Node
     assert c.shape == (2, 3, 4, 5)
@@ -178,7 +161,7 @@ def test_tprod_result():
 
 
 def test_tprod_self_allowed():
-    a = _node((2, 3), ("left", "right"))
+    a = rand_node((2, 3), ("left", "right"))
     c = tprod(a, a)
     assert c.shape == (2, 3, 2, 3)
     assert c["left_0"] is c["left_1"]
@@ -186,16 +169,16 @@ def test_tprod_self_allowed():
 
 def test_tprod_errors():
     net = tk.TensorNetwork()
-    a = _node((2, 3), ("left", "right"), net)
-    b = _node((3, 5), ("left", "right"), net)
+    a = rand_node((2, 3), ("left", "right"), net)
+    b = rand_node((3, 5), ("left", "right"), net)
     a["right"] ^ b["left"]
-    other = _node((2,), ("x",))
-    before = _snapshot(net)
+    other = rand_node((2,), ("x",))
+    before = snapshot(net)
     with pytest.raises(ValueError, match="connected"):
         tprod(a, b)
     with pytest.raises(ValueError, match="same network"):
         tprod(a, other)
-    assert _snapshot(net) == before
+    assert snapshot(net) == before
 
 
 def test_tprod_gradcheck():
@@ -224,8 +207,8 @@ ARITH = [
 @pytest.mark.parametrize(("fn", "ref", "name"), ARITH)
 def test_arith_with_node(fn, ref, name):
     net = tk.TensorNetwork()
-    a = _node((2, 3), ("left", "right"), net)
-    b = _node((2, 3), ("left", "right"), net, seed=1)
+    a = rand_node((2, 3), ("left", "right"), net)
+    b = rand_node((2, 3), ("left", "right"), net, seed=1)
     c = fn(a, b)
     assert c.name == name and type(c) is tk.Node and c.is_resultant()
     assert c.edges == a.edges and c.axes_names == a.axes_names
@@ -237,7 +220,7 @@ def test_arith_with_node(fn, ref, name):
 
 @pytest.mark.parametrize(("fn", "ref", "name"), ARITH)
 def test_arith_with_scalar_and_tensor_keyed_by_node1(fn, ref, name):
-    a = _node((2, 3), ("left", "right"))
+    a = rand_node((2, 3), ("left", "right"))
     c = fn(a, 2.0)
     assert torch.allclose(c.tensor, ref(a.tensor, 2.0))
     assert list(a.successors[name]) == [(a,)]
@@ -253,26 +236,26 @@ def test_arith_with_scalar_and_tensor_keyed_by_node1(fn, ref, name):
 
 def test_arith_broadcast_batch_allowed_non_batch_raises():
     net = tk.TensorNetwork()
-    a = _node((2, 1), ("left", "right"), net)
-    b = _node((2, 3), ("left", "right"), net)
-    before = _snapshot(net)
+    a = rand_node((2, 1), ("left", "right"), net)
+    b = rand_node((2, 3), ("left", "right"), net)
+    before = snapshot(net)
     with pytest.raises(ValueError, match="non-batch"):
         add(a, b)
     with pytest.raises(ValueError, match="non-batch"):
         mul(a, torch.ones(4, 2, 1, dtype=DT))  # higher rank
-    assert _snapshot(net) == before
-    x = _node((1, 3), ("batch", "feature"))
+    assert snapshot(net) == before
+    x = rand_node((1, 3), ("batch", "feature"))
     y = add(x, torch.ones(5, 3, dtype=DT))
     assert y.shape == (5, 3)
 
 
 def test_arith_errors_other_network_and_stack():
-    a = _node((2, 3), ("left", "right"))
-    b = _node((2, 3), ("left", "right"))
+    a = rand_node((2, 3), ("left", "right"))
+    b = rand_node((2, 3), ("left", "right"))
     with pytest.raises(ValueError, match="same network"):
         mul(a, b)
     net = tk.TensorNetwork()
-    nodes = [_node((2, 3), ("left", "right"), net, seed=i) for i in range(2)]
+    nodes = [rand_node((2, 3), ("left", "right"), net, seed=i) for i in range(2)]
     s = tk.StackNode(nodes=nodes)
     with pytest.raises(ValueError):
         mul(s, 2.0)
@@ -284,8 +267,8 @@ def test_arith_errors_other_network_and_stack():
 
 def test_arith_gradients_reach_paramnodes():
     net = tk.TensorNetwork()
-    a = _node((2, 3), ("left", "right"), net, param=True)
-    b = _node((2, 3), ("left", "right"), net, param=True, seed=1)
+    a = rand_node((2, 3), ("left", "right"), net, param=True)
+    b = rand_node((2, 3), ("left", "right"), net, param=True, seed=1)
     c = mul(a, b)
     c.tensor.sum().backward()
     assert torch.allclose(a.grad, b.tensor.detach())
@@ -312,8 +295,8 @@ class _ScaledPair(tk.TensorNetwork):
     def __init__(self, scale):
         super().__init__()
         self.scale = scale
-        self.a = _node((2, 3), ("left", "right"), self, name="a", param=True)
-        self.b = _node((3, 4), ("left", "right"), self, name="b", param=True, seed=1)
+        self.a = rand_node((2, 3), ("left", "right"), self, name="a", param=True)
+        self.b = rand_node((3, 4), ("left", "right"), self, name="b", param=True, seed=1)
         self.a["right"] ^ self.b["left"]
 
     def contract(self):
@@ -344,7 +327,7 @@ def test_scalar_arith_replays_in_forward():
 
 # ------------------------------------------------------------------------------ renormalize
 def test_renormalize_default_and_axes():
-    a = _node((2, 3, 4), ("left", "input", "right"))
+    a = rand_node((2, 3, 4), ("left", "input", "right"))
     r = renormalize(a)
     assert r.name == "renormalize" and type(r) is tk.Node
     assert torch.allclose(r.tensor.norm(), torch.tensor(1.0, dtype=DT))
@@ -370,7 +353,7 @@ def test_renormalize_zero_slices_stay_zero():
 
 def test_renormalize_stack_gives_stacknode():
     net = tk.TensorNetwork()
-    nodes = [_node((2, 3), ("left", "right"), net, seed=i) for i in range(3)]
+    nodes = [rand_node((2, 3), ("left", "right"), net, seed=i) for i in range(3)]
     s = tk.StackNode(nodes=nodes)
     r = renormalize(s, axis=["left", "right"])
     assert type(r) is tk.StackNode and r.axes_names == ["stack", "left", "right"]
@@ -379,7 +362,7 @@ def test_renormalize_stack_gives_stacknode():
 
 
 def test_renormalize_errors_and_gradcheck():
-    a = _node((2, 3), ("l", "r"))
+    a = rand_node((2, 3), ("l", "r"))
     with pytest.raises(IndexError):
         renormalize(a, axis="x")
     with pytest.raises(TypeError):
@@ -401,19 +384,19 @@ def test_conj_complex_and_real():
     assert c.name == "conj" and c.is_conj() and torch.equal(c.tensor, t.conj())
     assert a.successors["conj"][(a,)].child is c
     assert a.conj() is c
-    r = _node((2,), ("x",))
+    r = rand_node((2,), ("x",))
     assert torch.equal(conj(r).tensor, r.tensor)
 
 
 def test_operators_and_no_reflected():
     net = tk.TensorNetwork()
-    a = _node((2, 3), ("left", "right"), net)
-    b = _node((2, 3), ("left", "right"), net, seed=1)
+    a = rand_node((2, 3), ("left", "right"), net)
+    b = rand_node((2, 3), ("left", "right"), net, seed=1)
     assert (a * b) is mul(a, b)
     assert (a / 2.0) is div(a, 3.0)
     assert (a + b) is add(a, b)
     assert (a - b) is sub(a, b)
-    c = _node((4,), ("x",), net)
+    c = rand_node((4,), ("x",), net)
     assert (a % c) is tprod(a, c)
     with pytest.raises(TypeError):
         _ = 3.0 * a
@@ -422,9 +405,9 @@ def test_operators_and_no_reflected():
 class _PermuteChain(tk.TensorNetwork):
     def __init__(self):
         super().__init__()
-        self.a = _node((2, 3, 5), ("left", "right", "batch"), self, name="a", param=True)
-        self.b = _node((3, 4, 5), ("left", "right", "batch"), self, name="b", seed=1)
-        self.c = _node((4, 6), ("left", "right"), self, name="c", param=True, seed=2)
+        self.a = rand_node((2, 3, 5), ("left", "right", "batch"), self, name="a", param=True)
+        self.b = rand_node((3, 4, 5), ("left", "right", "batch"), self, name="b", seed=1)
+        self.c = rand_node((4, 6), ("left", "right"), self, name="c", param=True, seed=2)
         self.a["right"] ^ self.b["left"]
         self.b["right"] ^ self.c["left"]
 
