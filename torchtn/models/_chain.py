@@ -467,6 +467,41 @@ class ChainAnalysisMixin:
             return torch.outer(psi, psi)
         return transfer_density(ts, self._boundary, self._in_features)
 
+    @torch.no_grad()
     def canonicalize_univocal(self) -> None:
-        """The unique gauge of arXiv:2202.12319 (spec §3.10); not implemented yet."""
-        raise NotImplementedError("`canonicalize_univocal` is not implemented in torchtn yet")
+        """Bring the OBC MPS to the unique gauge of arXiv:2202.12319 (spec §3.10).
+
+        Bond ``c`` becomes ``min(D_c, prod_{k<=c} d_k, prod_{k>c} d_k)``; the numerics
+        are in :func:`torchtn.models._univocal.univocal_tensors`. The same node and
+        data-node objects are kept (new parameters), as in TensorKrowch; boundary
+        vectors become ``e_0``.
+
+        Differences from TensorKrowch:
+            * Transactional: the new cores are computed on tensors before the network
+              is touched, so an error leaves the model unchanged. No node operation
+              runs, so data nodes stay connected and ``auto_stack`` is not toggled.
+            * A *numerically* singular ``C_c`` raises
+              :class:`~torchtn.models._univocal.SingularGaugeError` (a ``LinAlgError``,
+              as TK raised for exactly singular ones); TK inverted it and silently
+              changed the state.
+
+        Raises:
+            ValueError: The boundary is not ``'obc'``, or some core is empty or not finite.
+            SingularGaugeError: Some ``C_c`` cannot be inverted.
+        """
+        from torchtn.models._univocal import univocal_tensors
+
+        if self._boundary != "obc":
+            raise TNValueError(
+                f"`canonicalize_univocal` can only be used if boundary is 'obc', "
+                f"got {self._boundary!r}"
+            )
+        empty = [node.name for node in self._mats_env if node.tensor is None]
+        if empty:
+            raise TNValueError(f"Cannot canonicalize_univocal: nodes {empty} have no tensor")
+        new = univocal_tensors(self.tensors)
+        self.reset()
+        for node, t in zip(self._mats_env[:-1], new[:-1], strict=True):
+            node["right"].change_size(t.shape[-1])
+        self.update_bond_dim()
+        self.initialize(tensors=new, init_method=None)
