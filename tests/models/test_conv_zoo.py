@@ -6,13 +6,7 @@ import torch
 from torchtn.models.peps import PEPS, UPEPS, ConvPEPS, ConvUPEPS
 from torchtn.models.tree import ConvTree, ConvUTree, Tree, UTree
 
-
-@pytest.fixture(autouse=True)
-def _float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+pytestmark = pytest.mark.usefixtures("float64")
 
 
 def _windows(image, kernel, stride=1, padding=0):

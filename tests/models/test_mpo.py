@@ -7,6 +7,8 @@ from _tn_dense import dense_contract
 import torchtn as tk
 from torchtn.models.mpo import MPO, UMPO
 
+pytestmark = pytest.mark.usefixtures("float64")
+
 INITS = ["zeros", "ones", "copy", "rand", "randn"]
 
 
@@ -39,14 +41,6 @@ def _user_reference(tensors, boundary, x):
         ops.append(x[:, k])
     out = "z" + "QRST"[:n]
     return torch.einsum(",".join(subs) + "->" + out, *ops)
-
-
-@pytest.fixture(autouse=True)
-def _float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
 
 
 @pytest.mark.parametrize("boundary", ["obc", "pbc"])

@@ -6,13 +6,7 @@ from _tn_dense import dense_contract
 
 from torchtn.models.tree import Tree, UTree
 
-
-@pytest.fixture(autouse=True)
-def _float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+pytestmark = pytest.mark.usefixtures("float64")
 
 
 def _reference(tree, x):
