@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from _core_helpers import from_edges_of
 
 import torchtn as tk
 
@@ -127,13 +128,7 @@ def test_connect_moves_component_between_networks():
 
 def test_connect_inherited_edge_wires_the_owner():
     net, a, b = pair()
-    r = tk.Node._create_resultant(
-        shape=(2, 3, 4),
-        axes_names=("left", "input", "right"),
-        network=net,
-        edges=a.edges,
-        node1_list=a.is_node1(),
-    )
+    r = from_edges_of(a, tk.Node._create_resultant)
     e = r["right"] ^ b["left"]
     assert a["right"] is e and r["right"] is not e and r["right"].is_dangling()
 
@@ -167,13 +162,7 @@ def test_disconnect_copy_only_touches_holders():
     c = e.copy()
     assert c.disconnect() == ()
     assert a["right"] is e and b["left"] is e
-    r = tk.Node._create_resultant(
-        shape=(2, 3, 4),
-        axes_names=("left", "input", "right"),
-        network=net,
-        edges=a.edges,
-        node1_list=a.is_node1(),
-    )
+    r = from_edges_of(a, tk.Node._create_resultant)
     r.disconnect()  # inherited edges are ignored
     assert a["right"] is e
 

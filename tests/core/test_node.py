@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from _core_helpers import from_edges_of
 from torch import nn
 
 import torchtn as tk
@@ -273,13 +274,7 @@ def test_str_and_repr():
 # -- structure --------------------------------------------------------------------------------
 def test_inherited_edges_are_reattached_for_leaves():
     net, a, b = mps_pair()
-    new = tk.Node(
-        shape=(2, 3, 4),
-        axes_names=("left", "input", "right"),
-        network=net,
-        edges=a.edges,
-        node1_list=a.is_node1(),
-    )
+    new = from_edges_of(a)
     assert all(e1 is not e2 for e1, e2 in zip(new.edges, a.edges, strict=True))
     assert new["right"].nodes == [new, b] and new.neighbours() == [b]
     assert b["left"].nodes == [a, b]  # without override the neighbour keeps the old edge
@@ -288,14 +283,7 @@ def test_inherited_edges_are_reattached_for_leaves():
 
 def test_reattach_with_override_updates_neighbour():
     net, a, b = mps_pair()
-    new = tk.Node(
-        shape=(2, 3, 4),
-        axes_names=("left", "input", "right"),
-        network=net,
-        edges=a.edges,
-        node1_list=a.is_node1(),
-        override_edges=True,
-    )
+    new = from_edges_of(a, override_edges=True)
     assert b["left"] is new["right"] and b.neighbours() == [new]
 
 
