@@ -15,7 +15,7 @@ import torchtn.ops as op
 from torchtn.core import AbstractNode, Node, ParamNode, TensorNetwork
 from torchtn.core import disconnect as tk_disconnect
 from torchtn.errors import TNTypeError, TNValueError
-from torchtn.models import _chain
+from torchtn.models import _chain, _sweep
 from torchtn.models._chain import check_int, dims_list, features_list
 from torchtn.utils import split_sequence_into_regions
 
@@ -54,11 +54,15 @@ class MPS(_chain.ChainAnalysisMixin, TensorNetwork):
         device, dtype: Of the generated tensors.
         **kwargs: ``mean``/``std`` (randn, randn_eye) or ``low``/``high`` (rand), floats.
 
-    Contraction: with ``inline_input=False`` the cores and the data are stacked and
-    contracted in one batched product, then unbound. In OBC an input region touching an
-    end absorbs the boundary vector first and is swept as vector-matrix products (TK's
-    pairwise matrix tree is used only with ``renormalize=True``, whose per-step rule it
-    reproduces). Seeded initialisations and ``renormalize`` outputs match TK 1.1.6.
+    Contraction: by default (``inline_input``/``inline_mats`` None) an OBC input region
+    touching an end is contracted with its boundary vector and data in one ``sweep``
+    step, whose algorithm a cost model picks per call (:mod:`torchtn.planning.chain`:
+    on-the-fly core-data sweep without a ``(sites, batch, bond, bond)`` stack, vector
+    sweep, or pairwise tree). With explicit options, ``inline_input=False`` stacks cores
+    and data, contracts them in one batched product and unbinds; an OBC end region is
+    then swept as vector-matrix products (TK's pairwise matrix tree is used only with
+    ``renormalize=True``, whose per-step rule it reproduces). Seeded initialisations and
+    ``renormalize`` outputs match TK 1.1.6.
 
     Differences from TensorKrowch:
         * ``tensors`` works for a 1-site OBC MPS (returns a ``(d,)`` vector).
@@ -456,8 +460,10 @@ class MPS(_chain.ChainAnalysisMixin, TensorNetwork):
                 mats[-1]["right"].change_size(self._bond_dim[-1])
 
     # -- contraction --------------------------------------------------------------------------
-    def _input_contraction(self, inline_input: bool) -> list[AbstractNode]:
-        nodes = self.in_env
+    def _input_contraction(self, inline_input: bool, sites: list[int]) -> list[AbstractNode]:
+        if not sites:
+            return []
+        nodes = [self._mats_env[i] for i in sites]
         datas = [node.neighbours("input") for node in nodes]
         if inline_input or len(nodes) == 1:
             return [n @ d for n, d in zip(nodes, datas, strict=False)]
@@ -510,27 +516,49 @@ class MPS(_chain.ChainAnalysisMixin, TensorNetwork):
         return self._chain_pairwise(nodes, renormalize)
 
     def _region_nodes(
-        self, inline_input: bool, inline_mats: bool, renormalize: bool
+        self, inline_input: bool | None, inline_mats: bool | None, renormalize: bool
     ) -> tuple[dict[int, AbstractNode], bool, bool]:
         """Contract each input region into one node, keyed by the region's first site.
 
-        In OBC a region touching an end absorbs the boundary vector *first* and is swept
-        as vector-matrix products (cheaper than matrix-matrix products, same numbers);
-        only the pairwise scheme with ``renormalize`` keeps TK's matrix tree, whose
-        per-step normalisation it must reproduce. Also returns whether the left / right
-        boundary vectors were used.
+        In OBC a region touching an end absorbs the boundary vector *first*. With the
+        default options (both ``inline_*`` None, no ``renormalize``) it is one
+        :func:`~torchtn.models._sweep.sweep` step, whose algorithm is chosen per call by
+        the cost model of :mod:`torchtn.planning.chain`; with explicit options it is swept
+        as vector-matrix products of the stacked core-data products (only the pairwise
+        scheme with ``renormalize`` keeps TK's matrix tree, whose per-step normalisation it
+        must reproduce). Also returns whether the left / right boundary vectors were used.
         """
         if not self._in_features:
             return {}, False, False
-        contracted = dict(
-            zip(self._in_features, self._input_contraction(inline_input), strict=True)
-        )
+        auto = inline_input is None and inline_mats is None and not renormalize
+        inline_input, inline_mats = bool(inline_input), bool(inline_mats)
         obc = self._boundary == "obc"
-        vector_ok = obc and (inline_mats or not renormalize)
         last = self._n_features - 1
+        regions = self.in_regions
+        if auto and obc:
+            fly = [r for r in regions if r[0] == 0 or r[-1] == last]
+            rest = [i for r in regions if r not in fly for i in r]
+        else:
+            fly, rest = [], list(self._in_features)
+        contracted = dict(zip(rest, self._input_contraction(inline_input, rest), strict=True))
+        vector_ok = obc and (inline_mats or not renormalize)
         out = {}
         used_left = used_right = False
-        for region in self.in_regions:
+        for region in regions:
+            if region in fly:
+                cores = [self._mats_env[i] for i in region]
+                datas = [node.neighbours("input") for node in cores]
+                if region[0] == 0:
+                    result = _sweep.sweep(self._left_node, cores, datas, "left")
+                    if region[-1] == last:
+                        result = result @ self._right_node
+                        used_right = True
+                    used_left = True
+                else:
+                    result = _sweep.sweep(self._right_node, cores, datas, "right")
+                    used_right = True
+                out[region[0]] = result
+                continue
             nodes = [contracted[i] for i in region]
             if vector_ok and region[0] == 0:
                 out[0] = self._chain_inline([self._left_node] + nodes, renormalize)
@@ -560,14 +588,21 @@ class MPS(_chain.ChainAnalysisMixin, TensorNetwork):
 
     def contract(
         self,
-        inline_input: bool = False,
-        inline_mats: bool = False,
+        inline_input: bool | None = None,
+        inline_mats: bool | None = None,
         renormalize: bool = False,
         marginalize_output: bool = False,
         embedding_matrices: Union[torch.Tensor, Sequence[torch.Tensor]] | None = None,
         mpo: Any | None = None,
     ) -> AbstractNode:
-        """Contract the network (spec §3.5); batch axes first, then output sites."""
+        """Contract the network (spec §3.5); batch axes first, then output sites.
+
+        ``inline_input``/``inline_mats`` left as None (the default) let torchtn choose:
+        in OBC each input region touching an end is one ``sweep`` step whose algorithm
+        (on-the-fly, vector or tree) a cost model picks per call; interior regions and
+        PBC use the stacked products. Passing ``False``/``True`` explicitly keeps
+        TensorKrowch's meaning (TK's defaults were ``False``).
+        """
         embedding_matrices = self._check_marginal_args(embedding_matrices, mpo)
         marginalize = marginalize_output and bool(self._out_features)
         if marginalize:

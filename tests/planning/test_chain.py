@@ -1,0 +1,132 @@
+"""The end-of-chain sweep kernels and their cost model (torchtn.planning.chain)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from torchtn.planning import chain
+
+DT = torch.float64
+
+
+def _reference(v, cores, x, left):
+    """Dense einsum: the per-sample matrices multiplied in order, closed by ``v``."""
+    mats = torch.einsum("mlir,m...i->m...lr", cores, x)
+    prod = mats[0]
+    for mat in mats[1:]:
+        prod = prod @ mat
+    return torch.einsum("l,...lr->...r", v, prod) if left else prod @ v
+
+
+def _case(m, d, D, batch, seed=0, requires_grad=False):
+    g = torch.Generator().manual_seed(seed)
+    cores = torch.randn(m, D, d, D, generator=g, dtype=DT) / D**0.5
+    x = torch.randn(m, *batch, d, generator=g, dtype=DT)
+    v = torch.randn(D, generator=g, dtype=DT)
+    if requires_grad:
+        cores.requires_grad_()
+        v.requires_grad_()
+    return v, cores, x
+
+
+@pytest.mark.parametrize("strategy", [*chain.STRATEGIES, None])
+@pytest.mark.parametrize("left", [True, False])
+@pytest.mark.parametrize(
+    "shape", [(1, 2, 3, (4,)), (5, 3, 4, (6,)), (8, 2, 2, (2, 3)), (7, 4, 3, ())]
+)
+def test_strategies_match_dense_reference(strategy, left, shape):
+    m, d, D, batch = shape
+    v, cores, x = _case(m, d, D, batch)
+    run = chain.sweep_left if left else chain.sweep_right
+    out = run(v, cores, x, strategy)
+    assert out.shape == (*batch, D)
+    torch.testing.assert_close(out, _reference(v, cores, x, left))
+
+
+@pytest.mark.parametrize("strategy", chain.STRATEGIES)
+@pytest.mark.parametrize("left", [True, False])
+def test_gradcheck(strategy, left):
+    v, cores, x = _case(4, 2, 3, (3,), requires_grad=True)
+    x.requires_grad_()
+    run = chain.sweep_left if left else chain.sweep_right
+    assert torch.autograd.gradcheck(lambda a, b, c: run(a, b, c, strategy), (v, cores, x))
+
+
+@pytest.mark.parametrize("strategy", chain.STRATEGIES)
+@pytest.mark.parametrize("left", [True, False])
+def test_front_padded_stack_of_unequal_cores(strategy, left):
+    """Cores of bonds 2-3-4-2 stacked as torchtn.stack does (zeros at the front)."""
+    g = torch.Generator().manual_seed(3)
+    bonds, d, B = [2, 3, 4, 2, 3], 2, 5
+    cores = [torch.randn(bonds[i], d, bonds[i + 1], generator=g, dtype=DT) for i in range(4)]
+    x = torch.randn(4, B, d, generator=g, dtype=DT)
+    size = max(bonds)
+    padded = torch.zeros(4, size, d, size, dtype=DT)
+    for i, c in enumerate(cores):
+        padded[i, size - c.shape[0] :, :, size - c.shape[2] :] = c
+    v = torch.randn(bonds[0] if left else bonds[-1], generator=g, dtype=DT)
+    mats = [torch.einsum("lir,bi->blr", c, x[i]) for i, c in enumerate(cores)]
+    prod = mats[0]
+    for mat in mats[1:]:
+        prod = prod @ mat
+    if left:
+        expected = torch.einsum("l,blr->br", v, prod)
+        out = chain.sweep_left(v, padded, x, strategy, out_size=bonds[-1])
+    else:
+        expected = prod @ v
+        out = chain.sweep_right(v, padded, x, strategy, out_size=bonds[0])
+    torch.testing.assert_close(out, expected)
+
+
+def test_unequal_bonds_in_one_stack_are_squared():
+    """A stack whose left and right sizes differ is padded to square, front first."""
+    g = torch.Generator().manual_seed(4)
+    cores = torch.randn(1, 2, 3, 4, generator=g, dtype=DT)
+    x = torch.randn(1, 5, 3, generator=g, dtype=DT)
+    v = torch.randn(2, generator=g, dtype=DT)
+    expected = torch.einsum("l,lir,bi->br", v, cores[0], x[0])
+    torch.testing.assert_close(chain.sweep_left(v, cores, x, "fly"), expected)
+
+
+def test_feature_mismatch_raises():
+    v, cores, x = _case(3, 2, 3, (4,))
+    with pytest.raises(ValueError, match="features"):
+        chain.sweep_left(v, cores, x[..., :1])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    m=st.integers(1, 9),
+    d=st.integers(1, 4),
+    D=st.integers(1, 5),
+    B=st.integers(1, 6),
+    left=st.booleans(),
+    seed=st.integers(0, 1000),
+)
+def test_all_strategies_agree(m, d, D, B, left, seed):
+    v, cores, x = _case(m, d, D, (B,), seed=seed)
+    run = chain.sweep_left if left else chain.sweep_right
+    ref = _reference(v, cores, x, left)
+    for strategy in chain.STRATEGIES:
+        torch.testing.assert_close(run(v, cores, x, strategy), ref)
+
+
+def test_cost_model_choices():
+    # Large CPU batches: the on-the-fly sweep (no (m, B, D, D) stack).
+    assert chain.choose(392, 3, 10, 500, "cpu", grad=True) == "fly"
+    assert chain.choose(98, 2, 50, 200, "cpu", grad=False) == "fly"
+    # One sample: per-call overhead dominates, log-depth products win.
+    assert chain.choose(392, 3, 10, 1, "cpu") == "tree"
+    # GPU with moderate sizes: few large kernels.
+    assert chain.choose(392, 3, 10, 512, "cuda") == "tree"
+    costs = [chain.cost(s, 100, 3, 10, 100, "cpu", False) for s in chain.STRATEGIES]
+    assert all(c > 0 for c in costs)
+    assert chain.cost("fly", 100, 3, 10, 100, "cpu", True) > costs[0]
+
+
+def test_cost_rejects_unknown_strategy():
+    with pytest.raises(ValueError, match="strategy"):
+        chain.cost("magic", 10, 2, 2, 2, "cpu", False)
