@@ -28,7 +28,7 @@ def _prod_expr(sizes: Sequence[str]) -> str:
 def _compile(key: tuple, src: str) -> Callable:
     fn = _CODE_CACHE.get(key)
     if fn is None:
-        scope: dict = {"torch": torch, "bmm": torch.bmm, "mm": torch.mm}
+        scope: dict = {"torch": torch, "bmm": torch.bmm, "mm": torch.mm, "matmul": torch.matmul}
         exec(src, scope)  # noqa: S102 - source is generated from integer plans only
         fn = _CODE_CACHE[key] = scope["fn"]
     return fn
@@ -105,6 +105,13 @@ def plan_pair(
     sxc = [f"sx[{posx[p[0]]}]" for p in cpairs]
     syf = [f"sy[{posy[a]}]" for a in fy]
 
+    # No batch and one contracted axis that is last in x and first in y (or the matrix
+    # transposes of that): ``torch.matmul`` folds x's leading axes itself, in C++.
+    if _matmul_form(nb, swap, len(cpairs), rank_x, rank_y, x_form, y_form):
+        xe = "x" if x_form == "N" else "x.mT"
+        ye = "y" if y_form == "N" else "y.mT"
+        return _finish_pair(f"    return matmul({xe}, {ye})", batch, bpairs, free_x, free_y, fx, fy)
+
     lines = ["def fn(x, y):"]
     need_sizes = True
     lines.append("    sx = x.shape; sy = y.shape")
@@ -157,7 +164,34 @@ def plan_pair(
         lines.append("    return r")
     del need_sizes
 
-    # Output order in node positions: batch (by x axis order) + free_x + free_y.
+    out_order = _out_order(batch, bpairs, free_x, free_y, fx, fy, swap)
+    if not any("sx[" in line or "sy[" in line for line in lines[2:]):
+        del lines[1]  # sizes unused: skip reading them
+    src = "\n".join(lines)
+    fn = _compile(("pair", src), src)
+    if len(lines) == 3 and lines[1] in ("    r = bmm(x, y)", "    r = mm(x, y)"):
+        fn.inline = lines[1][8:].replace("x", "{0}").replace("y", "{1}")
+    return fn, out_order
+
+
+def _matmul_form(
+    nb: int, swap: bool, nc: int, rank_x: int, rank_y: int, x_form: str, y_form: str
+) -> bool:
+    """Whether ``torch.matmul(x', y')`` (x', y' = x, y or their ``.mT``) is the product.
+
+    True without batch pairs, for one contracted axis, x stored ``(free..., k)`` (or a
+    matrix ``(k, m)``) and y stored ``(k,)``, ``(k, n)`` or ``(n, k)``.
+    """
+    if nb or swap or nc != 1:
+        return False
+    x_ok = x_form == "N" or (x_form == "T" and rank_x == 2)
+    y_ok = (y_form == "N" and rank_y <= 2) or (y_form == "T" and rank_y == 2)
+    return x_ok and y_ok
+
+
+def _out_order(batch, bpairs, free_x, free_y, fx, fy, swap) -> tuple[int, ...]:
+    """Output axis order in node positions (node order: batch + free_x + free_y)."""
+    nb = len(batch)
     b_sorted = sorted(p[0] for p in batch)
     pos_b = {a: i for i, a in enumerate(b_sorted)}
     pos_fx = {a: nb + i for i, a in enumerate(free_x)}
@@ -167,13 +201,15 @@ def plan_pair(
         out_order += [pos_fy[a] for a in fy] + [pos_fx[a] for a in fx]
     else:
         out_order += [pos_fx[a] for a in fx] + [pos_fy[a] for a in fy]
-    if not any("sx[" in line or "sy[" in line for line in lines[2:]):
-        del lines[1]  # sizes unused: skip reading them
-    src = "\n".join(lines)
+    return tuple(out_order)
+
+
+def _finish_pair(line, batch, bpairs, free_x, free_y, fx, fy) -> tuple[Callable, tuple]:
+    src = "def fn(x, y):\n" + line
     fn = _compile(("pair", src), src)
-    if len(lines) == 3 and lines[1] in ("    r = bmm(x, y)", "    r = mm(x, y)"):
-        fn.inline = lines[1][8:].replace("x", "{0}").replace("y", "{1}")
-    return fn, tuple(out_order)
+    if line == "    return matmul(x, y)":
+        fn.inline = "matmul({0}, {1})"
+    return fn, _out_order(batch, bpairs, free_x, free_y, fx, fy, False)
 
 
 def plan_trace(

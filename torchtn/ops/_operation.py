@@ -16,6 +16,7 @@ permuted view).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any
 
 import torch
@@ -35,6 +36,11 @@ __all__ = [
     "record_successor",
     "store_child",
     "check_same_network",
+    "run_next",
+    "run_slow",
+    "layout_key",
+    "owner_addresses",
+    "build_fast",
 ]
 
 Order = tuple[int, ...] | None
@@ -83,9 +89,26 @@ class Kernel:
         multi: Whether ``fn`` returns a tuple/list of outputs.
         source: Optional Python expression template (``{0}``, ``{1}``... for inputs)
             that the program generator may inline instead of calling ``fn``.
+        seq_fn: Optional ``(tensors) -> output`` equal to ``fn(*tensors)`` (e.g.
+            ``torch.stack``), so that cached calls do not unpack long argument lists.
+        make_fast: Optional ``(successor) -> fast | None`` replacing the generic
+            builder of the cached-call closure (multi-output kernels need one).
+        fast: The cached-call closure built after a cached call (see
+            :func:`run_next`); never copied or pickled.
     """
 
-    __slots__ = ("fn", "in_orders", "out_orders", "relayout", "multi", "source", "consts")
+    __slots__ = (
+        "fn",
+        "in_orders",
+        "out_orders",
+        "relayout",
+        "multi",
+        "source",
+        "consts",
+        "seq_fn",
+        "make_fast",
+        "fast",
+    )
 
     def __init__(
         self,
@@ -104,6 +127,19 @@ class Kernel:
         self.multi = multi
         self.source = source
         self.consts = consts or {}
+        self.seq_fn: Callable | None = None
+        self.make_fast: Callable | None = None
+        self.fast: Callable | None = None
+
+    def __getstate__(self) -> dict:
+        # The cached-call closure holds the original network's memory and nodes.
+        state = {k: getattr(self, k) for k in self.__slots__}
+        state["fast"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        for k in self.__slots__:
+            setattr(self, k, state.get(k))
 
     def eager(self, *tensors: torch.Tensor) -> Any:
         """Run on node-order tensors and return node-order output(s)."""
@@ -216,11 +252,27 @@ def store_child(child: AbstractNode, tensor: torch.Tensor) -> None:
 
 
 def run_next(succ: Successor) -> Any:
-    """Cached call: read operands, run the kernel, store and return the child(ren)."""
+    """Cached call: read operands, run the kernel, store and return the child(ren).
+
+    The first cached call goes the general way (:func:`run_slow`) and then builds the
+    kernel's ``fast`` closure, which later calls use while the network's memory layout is
+    unchanged (see :func:`layout_key`).
+    """
+    kernel = succ._run
+    if kernel is None:
+        return succ.child
+    fast = kernel.fast
+    if fast is not None:
+        out = fast()
+        if out is not None:
+            return out
+    return run_slow(succ)
+
+
+def run_slow(succ: Successor) -> Any:
+    """:func:`run_next` without the fast closure (resolves every operand's memory)."""
     kernel = succ._run
     child = succ.child
-    if kernel is None:
-        return child
     tensors = [read_operand(n) for n in succ._args]
     out = kernel.eager(*tensors)
     if isinstance(child, list):
@@ -235,7 +287,125 @@ def run_next(succ: Successor) -> Any:
     if net is not None and net._traced:
         for n in succ._args:
             n._check_inverse_memory(n.node_ref())
+        kernel.fast = None
+    else:
+        make = kernel.make_fast or build_fast
+        kernel.fast = make(succ)
     return child
+
+
+# -- the cached-call closures ----------------------------------------------------------------
+# A closure reads the operands straight from memory slots and writes the child's slot:
+# addresses are looked up once, when it is built. It returns None, and the caller takes
+# the general path (which builds a new closure), whenever the memory layout may have
+# changed since: the layout key differs, or an operand slot is empty (so that the general
+# path raises its usual error).
+
+
+def layout_key(net: TensorNetwork) -> Any:
+    """An object that stays ``net._program`` until the memory layout changes.
+
+    The core sets ``net._program`` to None on every layout change (renames, removals,
+    references, data nodes, resets) and every first call does too; the only change that
+    does not is adding a node, whose name shift may rename others, which is why the
+    closures also compare the number of nodes. When no program exists yet, an uncompiled
+    one (a :class:`~torchtn.ops._program.Program` builds its code lazily) is installed,
+    which ``forward`` would have created anyway.
+    """
+    key = net._program
+    if key is None:
+        key = net._program = type(net)._compile_program(net)
+    return key
+
+
+def owner_addresses(net: TensorNetwork, nodes: Sequence[AbstractNode]) -> list[str] | None:
+    """Memory addresses of ``nodes`` if all own a slot of ``net`` (else None)."""
+    out = []
+    for n in nodes:
+        info = n._tensor_info
+        if n._network is not net or info is None or info["address"] is None:
+            return None
+        out.append(info["address"])
+    return out
+
+
+def build_fast(succ: Successor) -> Callable | None:
+    """The cached-call closure of a one-output kernel whose nodes all own their memory."""
+    kernel = succ._run
+    child = succ.child
+    if kernel.multi or isinstance(child, list) or any(not _plain(o) for o in kernel.in_orders):
+        return None
+    net = child._network
+    if net is None or net._traced:
+        return None
+    addrs = owner_addresses(net, succ._args)
+    out = owner_addresses(net, (child,))
+    if not addrs or out is None:
+        return None
+    ac = out[0]
+    o = kernel.out_orders[0] if kernel.out_orders else None
+    inv = None if _plain(o) else tuple(inverse_permutation(o))
+    key, count = layout_key(net), len(net._all_nodes)
+    mem = net._memory_nodes
+    fn = kernel.fn
+
+    if len(addrs) == 2 and inv is None:
+        a0, a1 = addrs
+
+        def fast2() -> Any:
+            if net._program is not key or net._traced or len(net._all_nodes) != count:
+                return None
+            x = mem[a0]
+            y = mem[a1]
+            if x is None or y is None:
+                return None
+            t = fn(x, y)
+            mem[ac] = t
+            child._shape = t.shape
+            return child
+
+        return fast2
+
+    if len(addrs) == 1:
+        a0 = addrs[0]
+
+        def fast1() -> Any:
+            if net._program is not key or net._traced or len(net._all_nodes) != count:
+                return None
+            x = mem[a0]
+            if x is None:
+                return None
+            t = fn(x)
+            if inv is not None:
+                t = t.permute(inv)
+            mem[ac] = t
+            child._shape = t.shape
+            return child
+
+        return fast1
+
+    get = itemgetter(*addrs)
+    seq_fn = kernel.seq_fn
+
+    def fast() -> Any:
+        if net._program is not key or net._traced or len(net._all_nodes) != count:
+            return None
+        ts = get(mem)
+        try:  # an empty slot (None) fails here: the general path raises the clear error
+            t = seq_fn(ts) if seq_fn is not None else fn(*ts)
+        except (TypeError, AttributeError):
+            return None
+        if inv is not None:
+            t = t.permute(inv)
+        mem[ac] = t
+        child._shape = t.shape
+        return child
+
+    return fast
+
+
+def _plain(order: Order) -> bool:
+    return order is None or _is_identity(order)
 
 
 def node_order_tensor(t: torch.Tensor) -> torch.Tensor:

@@ -135,9 +135,10 @@ class Program:
                     kernel = kernel.relayout(tuple(o for _, o in ins))
                 args = [e for e, _ in ins]
                 inline = getattr(kernel.fn, "inline", None)
-                if inline is not None:  # a bare bmm/mm: no call layer
+                if inline is not None:  # a bare bmm/mm/matmul: no call layer
                     g.setdefault("bmm", torch.bmm)
                     g.setdefault("mm", torch.mm)
+                    g.setdefault("matmul", torch.matmul)
                     call = inline.format(*args)
                 else:
                     call = f"{const(kernel.fn)}({', '.join(args)})"

@@ -30,6 +30,8 @@ from torchtn.ops._operation import (
     Kernel,
     Operation,
     from_order,
+    layout_key,
+    owner_addresses,
     read_operand,
     record_successor,
     run_next,
@@ -79,7 +81,9 @@ def _stack_kernel(n: int, pads: bool) -> Kernel:
 
         return Kernel(mixed, relayout=None)
 
-    return Kernel(lambda *ts: torch.stack(ts), relayout=relayout)
+    kernel = Kernel(lambda *ts: torch.stack(ts), relayout=relayout)
+    kernel.seq_fn = torch.stack
+    return kernel
 
 
 def _stack_first(nodes):
@@ -203,6 +207,16 @@ def stack(nodes: Sequence[AbstractNode]) -> StackNode:
         ValueError: Empty ``nodes``, different ranks, axes names or networks.
         TypeError: Stack nodes inside, or mixed Node/ParamNode.
     """
+    # Cached call, straight to the successor (the Operation path validates the argument).
+    if nodes.__class__ is list or nodes.__class__ is tuple:
+        if nodes:
+            succs = getattr(nodes[0], "_successors", None)
+            if succs is not None:
+                succs = succs.get("stack")
+                if succs is not None:
+                    succ = succs.get((tuple(nodes),))
+                    if succ is not None:
+                        return run_next(succ)
     return stack_op(nodes)
 
 
@@ -328,8 +342,43 @@ def _unbind_first(node):
         return Kernel(lambda x: x.unbind(p), multi=True, out_orders=(rest,) * n, relayout=relayout)
 
     kernel = Kernel(fn, multi=True, out_orders=(None,) * n, relayout=relayout)
+    if crops is None:
+        kernel.make_fast = _unbind_fast
     record_successor("unbind", (node,), node, (node,), children, kernel, hints, single=True)
     return list(children)
+
+
+def _unbind_fast(succ):
+    """Cached-call closure of a copying unbind (see ``_operation.build_fast``).
+
+    One ``unbind(0)`` and one dict update write every child's slot; the children's shapes
+    are those of the first call while the stack's shape is unchanged (else the general
+    path runs and updates them).
+    """
+    (node,) = succ._args
+    children = succ.child
+    net = node._network
+    if net is None or net._traced:
+        return None
+    src = owner_addresses(net, (node,))
+    addrs = owner_addresses(net, children)
+    if src is None or addrs is None:
+        return None
+    a0 = src[0]
+    mem = net._memory_nodes
+    shape = mem[a0].shape
+    key, count = layout_key(net), len(net._all_nodes)
+
+    def fast():
+        if net._program is not key or net._traced or len(net._all_nodes) != count:
+            return None
+        x = mem[a0]
+        if x is None or x.shape != shape:
+            return None
+        mem.update(zip(addrs, x.unbind(0), strict=True))
+        return children
+
+    return fast
 
 
 def _unbind_next(succ, node):
@@ -352,4 +401,17 @@ def unbind(node: AbstractNode) -> list[Node]:
     Raises:
         TypeError: If ``node`` is not a stack node.
     """
+    succs = getattr(node, "_successors", None)
+    if succs is not None:
+        succs = succs.get("unbind")
+        if succs is not None:
+            succ = succs.get((node,))
+            if succ is not None:
+                kernel = succ._run
+                fast = kernel.fast if kernel is not None else None
+                if fast is not None:
+                    children = fast()
+                    if children is not None:
+                        return list(children)
+                return _unbind_next(succ, node)
     return unbind_op(node)
