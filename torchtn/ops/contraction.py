@@ -202,6 +202,11 @@ def contract_between(node1: AbstractNode, node2: AbstractNode) -> AbstractNode:
     if succs is not None:
         succ = succs.get((None, node1, node2))
         if succ is not None:
+            fast = succ._run.fast
+            if fast is not None:
+                child = fast()
+                if child is not None:
+                    return child
             return run_next(succ)
     return contract_edges_op(None, node1, node2)
 
