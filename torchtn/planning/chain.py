@@ -25,6 +25,7 @@ batch it later sees.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -84,6 +85,7 @@ def cost(
     )
 
 
+@functools.lru_cache(maxsize=1024)
 def choose(
     sites: int, in_dim: int, bond: int, batch: int, device: str = "cpu", grad: bool = False
 ) -> str:
