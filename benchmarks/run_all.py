@@ -1,7 +1,7 @@
 """Runs every benchmark script in turn and prints their tables.
 
-Runs every ``bench_*.py`` beside this file (the four harness-based ones first, in a
-fixed order, then any other in name order). ``--quick`` is passed to every script (one
+Runs every ``bench_*.py`` beside this file (the harness-based ones first, in a fixed
+order, then any other in name order). ``--quick`` is passed to every script (one
 without a ``--quick`` option is skipped in quick mode); the harness options
 (``--no-tk``, ``--tk-python``, ``--libs``, ``--timeout``) only to scripts built on
 ``_harness.add_common_args``. Each script runs in its own process; a script that
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("construction", "ops", "mps_ring", "mpslayer")
+ORDER = ("construction", "ops", "mps_ring", "mpslayer", "peps")
 
 
 def discover() -> list[str]:

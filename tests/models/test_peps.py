@@ -155,3 +155,137 @@ def test_upeps_shares_one_parameter():
     torch.testing.assert_close(fresh(x), out)
     with pytest.raises(ValueError, match="n_rows"):
         UPEPS(0, 2, 2, [2, 2])
+
+
+# -- contraction plans and max_bond truncation ------------------------------------------------
+def _near_product(net, noise):
+    """Sites ``e_0`` on every bond (times ``[1, 0, ...]`` on the input) plus noise."""
+    gen = torch.Generator().manual_seed(3)
+    for node in net.leaf_nodes.values():
+        t = torch.zeros(node.shape)
+        t[(0,) * len(node.shape)] = 1.0
+        node.tensor = t + noise * torch.randn(node.shape, generator=gen)
+
+
+@pytest.fixture
+def force_boundary(monkeypatch):
+    """Make every contraction take the boundary-MPS sweep, truncating or not."""
+    from torchtn.models import _peps_contract
+
+    monkeypatch.setattr(_peps_contract, "boundary_truncates", lambda orientation, max_bond: True)
+
+
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_peps_boundary_sweep_without_truncation_is_exact(boundary, force_boundary):
+    torch.manual_seed(1)
+    peps = PEPS(3, 4, 2, [2, 3], boundary=boundary)
+    _randomize(peps)
+    x = torch.randn(3, 12, 2)
+    ref = _reference(peps, x)
+    for side in SIDES:
+        peps.reset()
+        torch.testing.assert_close(peps(x, from_side=side, max_bond=1000), ref)
+        assert peps.contraction_plan == "boundary"
+
+
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_peps_max_bond_at_exact_rank_does_not_truncate(boundary):
+    torch.manual_seed(2)
+    peps = PEPS(3, 4, 2, [2, 2], boundary=boundary)
+    _randomize(peps)
+    x = torch.randn(3, 12, 2)
+    ref = _reference(peps, x)
+    exact = {"obc": 4, "pbc": 16}[boundary[1]] if boundary[0] == "obc" else 16
+    for side in ("up", "down"):
+        peps.reset()
+        torch.testing.assert_close(peps(x, from_side=side, max_bond=exact), ref)
+        assert peps.contraction_plan in ("zipper", "einsum")
+
+
+def test_peps_truncation_matches_tensorkrowch():
+    """Values printed by TensorKrowch 1.1.6 for this seeded case (float64)."""
+    torch.manual_seed(0)
+    peps = PEPS(4, 4, 2, [2, 2])
+    _randomize(peps)
+    x = torch.randn(3, 16, 2)
+    out = peps(x, max_bond=2)
+    assert peps.contraction_plan == "boundary"
+    expected = torch.tensor([7789.90696799421, 958.4488247717916, -3300.0550213052957])
+    torch.testing.assert_close(out, expected, rtol=1e-10, atol=0)
+
+
+@pytest.mark.parametrize("boundary", [["obc", "obc"], ["pbc", "pbc"]])
+def test_peps_truncation_error_small_for_low_entanglement(boundary):
+    peps = PEPS(4, 4, 2, [3, 3], boundary=boundary)
+    _near_product(peps, 0.02)
+    x = torch.rand(6, 16, 2)
+    x[..., 0] = 1.0
+    ref = _reference(peps, x)
+    for side in SIDES:
+        peps.reset()
+        out = peps(x, from_side=side, max_bond=2)
+        assert peps.contraction_plan == "boundary"
+        assert out.shape == (6,)
+        err = ((out - ref).norm() / ref.norm()).item()
+        assert 0 < err < 1e-3
+        if boundary == ["obc", "obc"]:  # the local sweep of a ring need not be monotone
+            peps.reset()
+            better = ((peps(x, from_side=side, max_bond=4) - ref).norm() / ref.norm()).item()
+            assert better < err
+
+
+def test_peps_truncated_gradcheck():
+    peps = PEPS(3, 4, 2, [2, 2])
+    _randomize(peps)
+    peps.trace(torch.zeros(1, 12, 2), max_bond=2)
+    assert peps.contraction_plan == "boundary"
+    x = torch.randn(2, 12, 2, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: peps(t), (x,), atol=1e-6, rtol=1e-5)
+    peps(x).sum().backward()
+    assert all(torch.isfinite(p.grad).all() for p in peps.parameters())
+
+
+def test_peps_truncated_traced_equals_untraced():
+    peps = PEPS(4, 4, 2, [3, 2], boundary=["obc", "pbc"])
+    _near_product(peps, 0.2)
+    x = torch.rand(5, 16, 2)
+    untraced = peps(x, from_side="left", max_bond=3)
+    assert peps.contraction_plan == "boundary"
+    peps.reset()
+    peps.trace(x[:1], from_side="left", max_bond=3)
+    torch.testing.assert_close(peps(x), untraced)
+    torch.testing.assert_close(peps(x[:2]), untraced[:2])
+
+
+def test_peps_plan_choice():
+    small = PEPS(2, 2, 2, [2, 2])
+    _randomize(small)
+    x = torch.randn(3, 4, 2)
+    small(x)
+    assert small.contraction_plan == "einsum"
+    big = PEPS(5, 5, 2, [2, 2])  # more sites than EINSUM_MAX_SITES
+    _near_product(big, 0.1)
+    big(torch.rand(2, 25, 2))
+    assert big.contraction_plan == "zipper"
+    big.reset()
+    big(torch.rand(2, 25, 2), max_bond=2)
+    assert big.contraction_plan == "boundary"
+
+
+def test_upeps_truncated():
+    upeps = UPEPS(3, 4, 2, [2, 2])
+    t = torch.zeros(upeps.uniform_memory.shape)
+    t[0, 0, 0, 0, 0] = 1.0
+    upeps.uniform_memory.tensor = t + 0.05 * torch.randn(t.shape)
+    x = torch.rand(4, 12, 2)
+    x[..., 0] = 1.0
+    ref = _reference(upeps, x)
+    out = upeps(x, max_bond=3)
+    assert upeps.contraction_plan == "boundary" and out.shape == (4,)
+    assert ((out - ref).norm() / ref.norm()).item() < 1e-3
+
+
+def test_peps_max_bond_validation():
+    peps = PEPS(2, 2, 2, [2, 2])
+    with pytest.raises(ValueError, match="max_bond"):
+        peps(torch.randn(1, 4, 2), max_bond=0)
