@@ -12,7 +12,6 @@ import pytest
 import torch
 
 import torchtn as tk
-from torchtn.ops._contract_plan import plan_pair
 
 DT = torch.float64
 
@@ -195,47 +194,3 @@ def test_unbind_cached_after_child_rename():
     tk.stack(nodes)
     tk.unbind(s)
     torch.testing.assert_close(un[1].tensor, nodes[1].tensor)
-
-
-@pytest.mark.parametrize(
-    ("shape_x", "shape_y", "contracted", "free_x", "free_y", "order_x", "order_y"),
-    [
-        ((2, 3, 4), (4, 5), [(2, 0)], [0, 1], [1], None, None),  # (free, k) @ (k, n)
-        ((2, 3, 4), (5, 4), [(2, 1)], [0, 1], [0], None, None),  # y stored (n, k)
-        ((4, 3), (4, 5), [(0, 0)], [1], [1], None, None),  # x stored (k, m)
-        ((4, 3), (5, 4), [(0, 1)], [1], [0], None, None),  # both transposed
-        ((3, 4), (4,), [(1, 0)], [0], [], None, None),  # matrix-vector
-        ((4,), (4,), [(0, 0)], [], [], None, None),  # dot
-        ((4,), (4, 5), [(0, 0)], [], [1], None, None),  # vector-matrix
-        ((2, 3, 4), (4, 5), [(2, 0)], [0, 1], [1], (1, 0, 2), None),  # relaid out x
-    ],
-)
-def test_matmul_forms_match_einsum(shape_x, shape_y, contracted, free_x, free_y, order_x, order_y):
-    x = torch.randn(*shape_x, dtype=DT, requires_grad=True)
-    y = torch.randn(*shape_y, dtype=DT, requires_grad=True)
-    fn, out_order = plan_pair(
-        x.dim(),
-        y.dim(),
-        [],
-        contracted,
-        free_x,
-        free_y,
-        [False] * len(free_x),
-        [False] * len(free_y),
-        order_x,
-        order_y,
-    )
-    letters = "abcdefgh"
-    ex = list(letters[: x.dim()])
-    ey = list(letters[4 : 4 + y.dim()])
-    for i, j in contracted:
-        ey[j] = ex[i]
-    out = "".join(ex[a] for a in free_x) + "".join(ey[a] for a in free_y)
-    ref = torch.einsum(f"{''.join(ex)},{''.join(ey)}->{out}", x, y)
-    xs = x if order_x is None else x.permute(order_x)
-    r = fn(xs, y)
-    if out_order:
-        r = r.permute([out_order.index(k) for k in range(len(out_order))])
-    torch.testing.assert_close(r, ref)
-    (r.sum()).backward()
-    assert x.grad is not None and y.grad is not None

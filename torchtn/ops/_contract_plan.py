@@ -215,14 +215,27 @@ def _finish_pair(line, batch, bpairs, free_x, free_y, fx, fy) -> tuple[Callable,
 def plan_trace(
     rank: int, pairs: Sequence[tuple[int, int]], order: Sequence[int] | None = None
 ) -> Callable:
-    """Plan the trace of a node over axis ``pairs``; output in node order of the rest."""
-    letters = [chr(ord("a") + i) if i < 26 else chr(ord("A") + i - 26) for i in range(rank)]
-    for i, j in pairs:
-        letters[j] = letters[i]
-    traced = {a for p in pairs for a in p}
-    out = "".join(letters[a] for a in range(rank) if a not in traced)
+    """Plan the trace of a node over axis ``pairs``; output in node order of the rest.
+
+    One ``diagonal`` per pair (each moves the pair's diagonal to the end) and one ``sum``
+    over those trailing axes, then a permute only if the stored order needs one. (This is
+    what ``einsum('abb->a')`` computes, without its equation parsing on every call.)
+    """
     o = list(order) if order is not None else list(range(rank))
-    inp = "".join(letters[a] for a in o)
-    eq = f"{inp}->{out}"
+    labels: list = list(o)  # node axis held by each stored position; None: a diagonal
+    expr = "x"
+    for i, j in pairs:
+        p, q = labels.index(i), labels.index(j)
+        expr = f"{expr}.diagonal(0, {p}, {q})"
+        labels = [a for k, a in enumerate(labels) if k not in (p, q)] + [None]
+    k = len(pairs)
+    if k:
+        dims = "-1" if k == 1 else repr(tuple(range(-k, 0)))
+        expr = f"{expr}.sum({dims})"
+    rest = labels[: len(labels) - k]
+    want = sorted(rest)
+    if rest != want:
+        expr = f"{expr}.permute({tuple(rest.index(a) for a in want)!r})"
     # Traces record both operands (node1 is node2); only the first is read.
-    return lambda x, *_: torch.einsum(eq, x)
+    src = f"def fn(x, *_):\n    return {expr}"
+    return _compile(("trace", src), src)
