@@ -1,0 +1,180 @@
+"""Helpers shared by the example scripts: common options, digits data, a training loop.
+
+Not part of the public API; the examples import it as ``torchtn.examples._common``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from torchtn.examples.digits_mps import load_digits_tensors
+
+__all__ = [
+    "add_common_args",
+    "setup",
+    "digits",
+    "n_params",
+    "accuracy",
+    "train_epoch",
+    "fit",
+    "save_outputs",
+]
+
+
+def add_common_args(parser: argparse.ArgumentParser, name: str) -> None:
+    """Add ``--seed``, ``--device``, ``--threads``, ``--out`` and ``--quiet`` to ``parser``."""
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (cpu)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="CPU threads for torch (default 1: these contractions are small, and extra "
+        "threads mostly add overhead; 0 keeps PyTorch's choice)",
+    )
+    parser.add_argument(
+        "--out",
+        default=os.path.join("runs", name),
+        help=f"output folder for results.json and the weights (default runs/{name})",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def setup(args: argparse.Namespace) -> tuple[torch.device, torch.Generator]:
+    """Seed torch, set the thread count; returns the device and a seeded CPU generator."""
+    torch.manual_seed(args.seed)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    return torch.device(args.device), torch.Generator().manual_seed(args.seed)
+
+
+def digits(
+    seed: int, device: torch.device, n_train: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The bundled 8x8 digits as ``(x_train, y_train, x_test, y_test)`` on ``device``.
+
+    Pixels are in ``[0, 1]``, images flattened row-major to 64 features, 75/25 stratified
+    split (see :func:`torchtn.examples.digits_mps.load_digits_tensors`). ``n_train`` keeps
+    only the first training digits (for quick runs).
+    """
+    x_tr, y_tr, x_te, y_te = load_digits_tensors(seed)
+    if n_train is not None:
+        x_tr, y_tr = x_tr[:n_train], y_tr[:n_train]
+    return tuple(t.to(device) for t in (x_tr, y_tr, x_te, y_te))  # type: ignore[return-value]
+
+
+def n_params(model: torch.nn.Module) -> int:
+    """Number of trainable scalars of ``model``."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+Features = Callable[[torch.Tensor], torch.Tensor]
+
+
+def accuracy(
+    model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, features: Features, batch: int = 256
+) -> float:
+    """Fraction of ``x`` whose arg-max score is ``y``, evaluated in batches without grad."""
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, len(y), batch):
+            scores = model(features(x[i : i + batch]))
+            correct += (scores.argmax(-1) == y[i : i + batch]).sum().item()
+    return correct / len(y)
+
+
+def train_epoch(
+    model: torch.nn.Module,
+    opt: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    features: Features,
+    batch: int,
+    gen: torch.Generator,
+    desc: str = "",
+    quiet: bool = True,
+    sched: Any = None,
+) -> float:
+    """One epoch of cross-entropy training on shuffled mini-batches; returns the mean loss."""
+    from tqdm import tqdm
+
+    loss_fn = torch.nn.CrossEntropyLoss()
+    perm = torch.randperm(len(y), generator=gen).to(y.device)
+    total = 0.0
+    for i in tqdm(range(0, len(y), batch), desc=desc, leave=False, disable=quiet):
+        idx = perm[i : i + batch]
+        loss = loss_fn(model(features(x[idx])), y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if sched is not None:
+            sched.step()
+        total += loss.item() * len(idx)
+    return total / len(y)
+
+
+def fit(
+    model: torch.nn.Module,
+    data: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
+    features: Features,
+    epochs: int,
+    batch: int,
+    lr: float,
+    gen: torch.Generator,
+    quiet: bool = True,
+    weight_decay: float = 0.0,
+    cosine: bool = True,
+    label: str = "epoch",
+) -> dict[str, list[float]]:
+    """Train with Adam (cosine-decayed learning rate), printing loss and accuracies per epoch.
+
+    Returns:
+        ``{"loss": [...], "train": [...], "test": [...], "time": [...]}`` per epoch, with the
+        cumulated wall time in seconds.
+    """
+    x_tr, y_tr, x_te, y_te = data
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    steps = max(1, epochs * ((len(y_tr) + batch - 1) // batch))
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps) if cosine else None
+    history: dict[str, list[float]] = {"loss": [], "train": [], "test": [], "time": []}
+    start = time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        loss = train_epoch(
+            model, opt, x_tr, y_tr, features, batch, gen, f"{label} {epoch}", quiet, sched
+        )
+        tr = accuracy(model, x_tr, y_tr, features)
+        te = accuracy(model, x_te, y_te, features)
+        elapsed = time.perf_counter() - start
+        for key, value in zip(
+            ("loss", "train", "test", "time"), (loss, tr, te, elapsed), strict=True
+        ):
+            history[key].append(value)
+        print(
+            f"{label} {epoch:2d}  loss {loss:.4f}  train acc {tr:.4f}  test acc {te:.4f}  "
+            f"({elapsed:.1f} s)",
+            flush=True,
+        )
+    return history
+
+
+def save_outputs(
+    out: str, results: dict[str, Any], state_dict: dict[str, torch.Tensor] | None = None
+) -> str:
+    """Write ``results.json`` (and ``state_dict.pt`` if given) into ``out``; returns its path."""
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "results.json"), "w") as fh:
+        json.dump(results, fh, indent=2, default=float)
+    names = ["results.json"]
+    if state_dict is not None:
+        torch.save(state_dict, os.path.join(out, "state_dict.pt"))
+        names.append("state_dict.pt")
+    path = os.path.abspath(out)
+    print(f"outputs saved in {path} ({', '.join(names)})")
+    return path
