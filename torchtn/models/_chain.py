@@ -29,7 +29,12 @@ __all__ = [
     "sweep_canonical",
     "resize",
     "transfer_density",
-    "ChainAnalysisMixin",
+    "check_sequence",
+    "check_tensors",
+    "chain_dims",
+    "tail_dims",
+    "site_shapes",
+    "zero_ends",
 ]
 
 
@@ -56,16 +61,83 @@ def dims_list(value: Any, name: str, length: int) -> list[int]:
     raise TNTypeError(f"`{name}` should be int, list or tuple, got {type(value).__name__}")
 
 
-def features_list(value: Any, name: str, n_features: int) -> list[int]:
-    """Validate a list/tuple of site indices; return it sorted without duplicates."""
+def check_sequence(value: Any, name: str) -> None:
+    """Check ``value`` is a list or tuple."""
     if not isinstance(value, (list, tuple)):
         raise TNTypeError(f"`{name}` should be list or tuple, got {type(value).__name__}")
+
+
+def check_tensors(tensors: Any, nonempty: bool = False) -> None:
+    """Check ``tensors`` is a list/tuple (non-empty if asked) of ``torch.Tensor``."""
+    check_sequence(tensors, "tensors")
+    if nonempty and not tensors:
+        raise TNValueError("`tensors` should not be empty")
+    for t in tensors:
+        if not isinstance(t, torch.Tensor):
+            raise TNTypeError(f"`tensors` elements should be torch.Tensor, got {type(t).__name__}")
+
+
+def features_list(value: Any, name: str, n_features: int) -> list[int]:
+    """Validate a list/tuple of site indices; return it sorted without duplicates."""
+    check_sequence(value, name)
     for v in value:
         if not isinstance(v, int) or isinstance(v, bool):
             raise TNTypeError(f"`{name}` elements should be int, got {type(v).__name__}")
         if not 0 <= v < n_features:
             raise TNValueError(f"`{name}` elements should be in [0, {n_features - 1}], got {v}")
     return sorted(set(value))
+
+
+def chain_dims(
+    n_features: Any, phys_dim: Any, bond_dim: Any, boundary: str
+) -> tuple[list[int], list[int]]:
+    """Check a chain's configuration; its physical dims and ``n-1`` (obc) / ``n`` bonds."""
+    if boundary not in ("obc", "pbc"):
+        raise TNValueError(f"`boundary` should be 'obc' or 'pbc', got {boundary!r}")
+    check_int(n_features, "n_features", 1)
+    phys = dims_list(phys_dim, "phys_dim", n_features)
+    n_bonds = n_features - 1 if boundary == "obc" else n_features
+    return phys, dims_list(bond_dim, "bond_dim", n_bonds)
+
+
+def tail_dims(
+    tensors: Sequence[torch.Tensor], boundary: str, phys: list[int], bonds: list[int], nb: int = 0
+) -> tuple[str, list[int], list[int]]:
+    """Complete ``phys``/``bonds`` (read from the first core) from ``tensors[1:]``.
+
+    User-convention cores with ``nb`` leading batch axes: middle ones ``(D, d, D')``, the
+    last ``(D, d)`` (obc) or ``(D, d, D0)`` with ``D0`` the first core's left bond (pbc).
+    """
+    first, last = tensors[0], tensors[-1]
+    for i, t in enumerate(tensors[1:-1], start=1):
+        if t.dim() != nb + 3:
+            raise TNValueError(f"`tensors[{i}]` should have rank {nb + 3}, got {t.dim()}")
+        phys.append(t.shape[-2])
+        bonds.append(t.shape[-1])
+    if last.dim() != first.dim():
+        raise TNValueError(
+            f"Last tensor should have rank {first.dim()} like the first, got {last.dim()}"
+        )
+    if boundary == "obc":
+        phys.append(last.shape[-1])
+    else:
+        if last.shape[-1] != first.shape[-3]:
+            raise TNValueError(
+                f"Last tensor's right dim {last.shape[-1]} should match "
+                f"the first tensor's left dim {first.shape[-3]}"
+            )
+        phys.append(last.shape[-2])
+        bonds.append(last.shape[-1])
+    return boundary, phys, bonds
+
+
+def site_shapes(phys: list[int], bonds: list[int], boundary: str) -> list[tuple[int, int, int]]:
+    """Padded ``(left, d, right)`` core shapes (obc ends take the boundary bond)."""
+    n = len(phys)
+    if boundary == "obc":
+        ext = [1, 1] if n == 1 else [bonds[0]] + bonds + [bonds[-1]]
+        return [(ext[i], phys[i], ext[i + 1]) for i in range(n)]
+    return [(bonds[i - 1], phys[i], bonds[i]) for i in range(n)]
 
 
 def float_kwargs(kwargs: dict) -> dict:
@@ -92,13 +164,29 @@ def embed_boundary(tensor: torch.Tensor, shape: Sequence[int], side: str) -> tor
     return out
 
 
-def zero_boundary(tensor: torch.Tensor, side: str) -> torch.Tensor:
-    """Zero every padded entry (left index != 0 or right index != 0), out of place."""
+def zero_boundary(tensor: torch.Tensor, side: str, right_axis: int = -1) -> torch.Tensor:
+    """Zero every padded entry (left index != 0 or right index != 0), out of place.
+
+    ``right_axis`` (negative) is the core's right bond axis and the left bond lies two
+    axes before it: -1 for ``(..., left, d, right)`` cores, -2 for MPO cores
+    ``(left, in, right, out)``.
+    """
     tensor = tensor.clone()
-    if side == "left":
-        tensor[..., 1:, :, :] = 0
-    else:
-        tensor[..., 1:] = 0
+    index = [slice(None)] * (2 - right_axis if side == "left" else -right_axis)
+    index[0] = slice(1, None)
+    tensor[(..., *index)] = 0
+    return tensor
+
+
+def zero_ends(
+    tensor: torch.Tensor, site: int, n: int, boundary: str, right_axis: int = -1
+) -> torch.Tensor:
+    """:func:`zero_boundary` for the end cores of an obc chain of ``n > 1`` sites."""
+    if boundary == "obc" and n > 1:
+        if site == 0:
+            return zero_boundary(tensor, "left", right_axis)
+        if site == n - 1:
+            return zero_boundary(tensor, "right", right_axis)
     return tensor
 
 
@@ -235,28 +323,26 @@ def sweep_canonical(
             t = t / norm
         return t
 
-    for i in range(oc):
+    def split_pair(i: int, side: str) -> None:
+        # Factor cores i, i+1 ("right": the centre moves right, i becomes a left isometry).
         a_, b_ = cores[i], cores[i + 1]
         l1, d1, _ = a_.shape
         _, d2, r2 = b_.shape
         m = torch.tensordot(a_, b_, ([2], [0])).reshape(l1 * d1, d2 * r2)
-        u, v = factor(m, "right", a_.shape[2])
+        u, v = factor(m, side, a_.shape[2])
         k = u.shape[-1]
         if renormalize:
-            v = normalise(v)
+            if side == "right":
+                v = normalise(v)
+            else:
+                u = normalise(u)
         cores[i] = u.reshape(l1, d1, k)
         cores[i + 1] = v.reshape(k, d2, r2)
-    for i in range(len(cores) - 1, oc, -1):
-        a_, b_ = cores[i - 1], cores[i]
-        l1, d1, _ = a_.shape
-        _, d2, r2 = b_.shape
-        m = torch.tensordot(a_, b_, ([2], [0])).reshape(l1 * d1, d2 * r2)
-        u, v = factor(m, "left", a_.shape[2])
-        k = u.shape[-1]
-        if renormalize:
-            u = normalise(u)
-        cores[i - 1] = u.reshape(l1, d1, k)
-        cores[i] = v.reshape(k, d2, r2)
+
+    for i in range(oc):
+        split_pair(i, "right")
+    for i in range(len(cores) - 2, oc - 1, -1):
+        split_pair(i, "left")
     return cores, log_norm
 
 
@@ -297,211 +383,3 @@ def transfer_density(tensors: list[torch.Tensor], boundary: str, keep: list[int]
             env = torch.einsum("...pqab,aic,bid->...pqcd", env, core.conj(), core)
     # close: a' == a0', a == a0
     return torch.einsum("...pqpq->...", env)
-
-
-class ChainAnalysisMixin:
-    """Canonical forms, entropy, norm and reduced densities of an MPS-like chain.
-
-    Everything is computed on tensors first and written back at the end, so a failing
-    call leaves the model unchanged (TK mutated the network while decomposing).
-    """
-
-    # -- canonical forms and analysis (computed on tensors, then written back) ---------------
-    def _padded_cores(self) -> list[torch.Tensor]:
-        """Cores with obc padded entries zeroed (boundary vectors are ``e_0``)."""
-        cores = [node.tensor.detach() for node in self._mats_env]
-        if self._boundary == "obc":
-            cores[0] = zero_boundary(cores[0], "left")
-            cores[-1] = zero_boundary(cores[-1], "right")
-        return cores
-
-    def _rebuild(self, cores: list[torch.Tensor]) -> None:
-        """Replace every node by a new ParamNode holding ``cores`` (bonds may change)."""
-        had_data = bool(self._data_nodes)
-        self.reset()
-        if had_data:
-            self.unset_data_nodes()
-        old = list(self._mats_env)
-        if self._boundary == "obc":
-            old += [self._left_node, self._right_node]
-        ref = cores[0]
-        for node in old:
-            self.delete_node(node)
-        n = self._n_features
-        if self._boundary == "obc":
-            self._bond_dim = [c.shape[2] for c in cores[:-1]]
-            if n > 1:
-                cores[0] = resize(cores[0], 0, self._bond_dim[0])
-                cores[-1] = resize(cores[-1], 2, self._bond_dim[-1])
-        else:
-            self._bond_dim = [c.shape[2] for c in cores]
-        self._make_nodes()
-        for node, t in zip(self._mats_env, cores, strict=False):
-            node.tensor = t
-        if self._boundary == "obc":
-            for node in (self._left_node, self._right_node):
-                node.set_tensor(init_method="copy", device=ref.device, dtype=ref.dtype)
-        if had_data:
-            self.set_data_nodes()
-
-    @torch.no_grad()
-    def canonicalize(
-        self,
-        oc: int | None = None,
-        mode: str = "svd",
-        rank: int | None = None,
-        cum_percentage: float | None = None,
-        cutoff: float | None = None,
-        renormalize: bool = False,
-    ) -> None:
-        """Bring the MPS to canonical form with orthogonality centre ``oc`` (spec §3.9).
-
-        Transactional: every decomposition is computed before the network is modified,
-        so an error leaves the model unchanged.
-        """
-        oc = self._check_oc(oc)
-        if mode not in ("svd", "svdr", "qr"):
-            raise TNValueError(f"`mode` should be 'svd', 'svdr' or 'qr', got {mode!r}")
-        cores, log_norm = sweep_canonical(
-            self._padded_cores(), oc, mode, rank, cum_percentage, cutoff, renormalize
-        )
-        if renormalize:
-            scale = torch.exp(log_norm / self._n_features).to(cores[0].dtype)
-            cores = [c * scale for c in cores]
-        self._rebuild(cores)
-
-    def _check_oc(self, oc: int | None) -> int:
-        n = self._n_features
-        if oc is None:
-            return n - 1
-        check_int(oc, "oc")
-        if not 0 <= oc < n:
-            raise TNValueError(f"`oc` should be in [0, {n - 1}], got {oc}")
-        return oc
-
-    @torch.no_grad()
-    def entropy(self, middle_site: int, renormalize: bool = False) -> Any:
-        """Von Neumann entropy across the cut after ``middle_site`` (spec §3.8).
-
-        Leaves the MPS canonicalized with centre ``middle_site``. Returns ``S`` or, with
-        ``renormalize``, ``(S_normalised, log_norm)``.
-        """
-        check_int(middle_site, "middle_site")
-        if not 0 <= middle_site <= self._n_features - 2:
-            raise TNValueError(
-                f"`middle_site` should be in [0, {self._n_features - 2}], got {middle_site}"
-            )
-        cores, log_norm = sweep_canonical(
-            self._padded_cores(), middle_site, renormalize=renormalize
-        )
-        centre = cores[middle_site]
-        s = torch.linalg.svdvals(centre.reshape(-1, centre.shape[2]))
-        s = s[s > 0]
-        if renormalize:
-            s = s / s.norm()
-        p = s * s
-        ent = -(p * p.log()).sum()
-        if renormalize:
-            scale = torch.exp(log_norm / self._n_features).to(cores[0].dtype)
-            cores = [c * scale for c in cores]
-        self._rebuild(cores)
-        return (ent, log_norm.to(ent.dtype)) if renormalize else ent
-
-    def norm(self, log_scale: bool = False) -> torch.Tensor:
-        """``||psi||`` (or ``log ||psi||``); gradients flow to the tensors (spec §3.6).
-
-        Differences from TensorKrowch: computed by a transfer-matrix sweep on the tensors,
-        so no ``virtual_result_copy`` nodes are left attached; data nodes are still removed.
-        """
-        self.unset_data_nodes()
-        cores = self._user_cores_rank3()
-        env = None
-        log_total = 0.0
-        for core in cores:
-            step = torch.einsum("aib,cid->acbd", core.conj(), core)
-            env = step if env is None else torch.einsum("pqac,acbd->pqbd", env, step)
-            if log_scale:
-                nrm = env.norm()
-                env = env / nrm
-                log_total = log_total + nrm.log()
-        value = torch.einsum("pqpq->", env).abs()
-        if log_scale:
-            return 0.5 * (log_total + value.log())
-        return value.sqrt()
-
-    def _user_cores_rank3(self) -> list[torch.Tensor]:
-        cores = [node.tensor for node in self._mats_env]
-        if self._boundary == "obc":
-            left, right = self._left_node.tensor, self._right_node.tensor
-            cores[0] = torch.einsum("l,ldr->dr", left, cores[0]).unsqueeze(0)
-            cores[-1] = torch.einsum("ldr,r->ld", cores[-1], right).unsqueeze(-1)
-        return cores
-
-    def reduced_density(
-        self, trace_sites: Sequence[int] = (), renormalize: bool = True
-    ) -> torch.Tensor:
-        """``rho[i_K, j_K] = sum_s conj(psi(i, s)) psi(j, s)`` over the kept sites K.
-
-        As in TK, ``out_features`` becomes ``trace_sites`` and ``n_batches`` the number of
-        kept sites. Differences from TensorKrowch: the result is exact (TK's
-        ``renormalize=True`` result is off by an unknown positive factor).
-        """
-        if not isinstance(trace_sites, (list, tuple)):
-            raise TNTypeError(
-                f"`trace_sites` should be list or tuple, got {type(trace_sites).__name__}"
-            )
-        trace = features_list(trace_sites, "trace_sites", self._n_features)
-        if set(trace) != set(self._out_features):
-            self.unset_data_nodes()
-            self.out_features = trace
-            self._n_batches = len(self._in_features)
-        ts = self._user_cores_rank3()
-        ts = [ts[0][0]] + ts[1:] if self._boundary == "obc" and len(ts) > 1 else ts
-        if self._boundary == "obc":
-            if len(ts) == 1:
-                ts = [ts[0][0, :, 0]]
-            else:
-                ts[-1] = ts[-1][..., 0]
-        if self._n_features == 1 and self._in_features:
-            psi = ts[0]
-            return torch.outer(psi, psi)
-        return transfer_density(ts, self._boundary, self._in_features)
-
-    @torch.no_grad()
-    def canonicalize_univocal(self) -> None:
-        """Bring the OBC MPS to the unique gauge of arXiv:2202.12319 (spec §3.10).
-
-        Bond ``c`` becomes ``min(D_c, prod_{k<=c} d_k, prod_{k>c} d_k)``; the numerics
-        are in :func:`torchtn.models._univocal.univocal_tensors`. The same node and
-        data-node objects are kept (new parameters), as in TensorKrowch; boundary
-        vectors become ``e_0``.
-
-        Differences from TensorKrowch:
-            * Transactional: the new cores are computed on tensors before the network
-              is touched, so an error leaves the model unchanged. No node operation
-              runs, so data nodes stay connected and ``auto_stack`` is not toggled.
-            * A *numerically* singular ``C_c`` raises
-              :class:`~torchtn.models._univocal.SingularGaugeError` (a ``LinAlgError``,
-              as TK raised for exactly singular ones); TK inverted it and silently
-              changed the state.
-
-        Raises:
-            ValueError: The boundary is not ``'obc'``, or some core is empty or not finite.
-            SingularGaugeError: Some ``C_c`` cannot be inverted.
-        """
-        from torchtn.models._univocal import univocal_tensors
-
-        if self._boundary != "obc":
-            raise TNValueError(
-                f"`canonicalize_univocal` can only be used if boundary is 'obc', "
-                f"got {self._boundary!r}"
-            )
-        empty = [node.name for node in self._mats_env if node.tensor is None]
-        if empty:
-            raise TNValueError(f"Cannot canonicalize_univocal: nodes {empty} have no tensor")
-        new = univocal_tensors(self.tensors)
-        self.reset()
-        for node, t in zip(self._mats_env[:-1], new[:-1], strict=True):
-            node["right"].change_size(t.shape[-1])
-        self.update_bond_dim()
-        self.initialize(tensors=new, init_method=None)

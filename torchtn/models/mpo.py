@@ -17,6 +17,14 @@ from torchtn.core._tensor_init import make as _make_tensor
 from torchtn.core.network import TensorNetwork
 from torchtn.core.node import AbstractNode, ParamNode
 from torchtn.errors import TNTypeError, TNValueError
+from torchtn.models._chain import check_int, sweep_canonical, zero_ends
+from torchtn.models._chain_nodes import (
+    ChainNodesMixin,
+    attribute,
+    inline_chain,
+    renormalized,
+    trace_loops,
+)
 
 __all__ = ["MPO", "UMPO"]
 
@@ -37,29 +45,6 @@ def _dims(value: Any, n: int, name: str) -> list[int]:
     raise TNTypeError(f"`{name}` should be int, list or tuple, got {type(value).__name__}")
 
 
-def _check_n_batches(n_batches: Any) -> int:
-    if not isinstance(n_batches, int) or isinstance(n_batches, bool):
-        raise TNTypeError(f"`n_batches` should be int, got {type(n_batches).__name__}")
-    return n_batches
-
-
-def _renormalized(node: AbstractNode, keys: tuple[str, ...]) -> AbstractNode:
-    """``node`` divided by its norm over the axes whose names contain one of ``keys``."""
-    axes = [ax.name for ax in node.axes if any(k in ax.name for k in keys)]
-    return node.renormalize(axis=axes) if axes else node
-
-
-def _inline_chain(nodes: list[AbstractNode], renormalize: bool) -> AbstractNode:
-    """Contract ``nodes`` left to right; optionally normalise each partial product over
-    its ``right`` axes (TK's inline rule)."""
-    result = nodes[0]
-    for node in nodes[1:]:
-        result = result @ node
-        if renormalize:
-            result = _renormalized(result, ("right",))
-    return result
-
-
 def _pairwise_chain(nodes: list[AbstractNode], renormalize: bool) -> AbstractNode:
     """Contract neighbouring pairs repeatedly (an odd last node waits for later rounds);
     optionally normalise each pair product over its ``left``/``right`` axes (TK's rule)."""
@@ -69,14 +54,14 @@ def _pairwise_chain(nodes: list[AbstractNode], renormalize: bool) -> AbstractNod
             even = len(aux) // 2 * 2
             pairs = [x @ y for x, y in zip(aux[0:even:2], aux[1:even:2], strict=True)]
             if renormalize:
-                pairs = [_renormalized(q, ("left", "right")) for q in pairs]
+                pairs = [renormalized(q, ("left", "right")) for q in pairs]
             leftovers = aux[even:] + leftovers
             aux = pairs
         nodes = aux + leftovers
     return nodes[0]
 
 
-class MPO(TensorNetwork):
+class MPO(ChainNodesMixin, TensorNetwork):
     """Matrix product operator with ``n_features`` cores of axes ``(left, input, right, output)``.
 
     Args:
@@ -105,6 +90,8 @@ class MPO(TensorNetwork):
           nodes).
     """
 
+    _RIGHT_AXIS = -2
+
     def __init__(
         self,
         n_features: int | None = None,
@@ -122,12 +109,9 @@ class MPO(TensorNetwork):
         super().__init__(name="mpo")
         if boundary not in ("obc", "pbc"):
             raise TNValueError(f"`boundary` should be 'obc' or 'pbc', got {boundary!r}")
-        self._n_batches = _check_n_batches(n_batches)
+        self._n_batches = check_int(n_batches, "n_batches")
         if tensors is None:
-            if not isinstance(n_features, int) or isinstance(n_features, bool):
-                raise TNTypeError(f"`n_features` should be int, got {type(n_features).__name__}")
-            if n_features < 1:
-                raise TNValueError(f"`n_features` should be at least 1, got {n_features}")
+            check_int(n_features, "n_features", 1)
             self._boundary = boundary
             self._n_features = n_features
             self._in_dim = _dims(in_dim, n_features, "in_dim")
@@ -207,31 +191,14 @@ class MPO(TensorNetwork):
         return shapes
 
     def _make_nodes(self) -> None:
-        self._mats_env = [
+        mats = [
             ParamNode(shape=s, axes_names=_AXES, name=f"mats_env_node_({i})", network=self)
             for i, s in enumerate(self._core_shapes())
         ]
-        for a, b in zip(self._mats_env[:-1], self._mats_env[1:], strict=True):
-            a["right"] ^ b["left"]
-        if self._boundary == "pbc":
-            self._mats_env[-1]["right"] ^ self._mats_env[0]["left"]
-            self._left_node = self._right_node = None
-        else:
-            lb, rb = self._boundary_sizes()
-            self._left_node = ParamNode(
-                shape=(lb,), axes_names=("right",), name="left_node", network=self
-            )
-            self._right_node = ParamNode(
-                shape=(rb,), axes_names=("left",), name="right_node", network=self
-            )
-            self._left_node["right"] ^ self._mats_env[0]["left"]
-            self._mats_env[-1]["right"] ^ self._right_node["left"]
+        self._link(mats, *self._boundary_sizes())
 
     # -- properties ------------------------------------------------------------------------
-    @property
-    def n_features(self) -> int:
-        """Number of sites."""
-        return self._n_features
+    n_features = attribute("_n_features", "Number of sites.")
 
     @property
     def in_dim(self) -> list[int]:
@@ -248,10 +215,7 @@ class MPO(TensorNetwork):
         """Bond dimensions (``right`` size of each core; ``n - 1`` entries for OBC)."""
         return list(self._bond_dim)
 
-    @property
-    def boundary(self) -> str:
-        """``'obc'`` or ``'pbc'``."""
-        return self._boundary
+    boundary = attribute("_boundary", "``'obc'`` or ``'pbc'``.")
 
     @property
     def n_batches(self) -> int:
@@ -260,35 +224,16 @@ class MPO(TensorNetwork):
 
     @n_batches.setter
     def n_batches(self, value: int) -> None:
-        self._n_batches = _check_n_batches(value)
+        self._n_batches = check_int(value, "n_batches")
 
-    @property
-    def left_node(self) -> AbstractNode | None:
-        """Left boundary vector (``None`` for PBC)."""
-        return self._left_node
-
-    @property
-    def right_node(self) -> AbstractNode | None:
-        """Right boundary vector (``None`` for PBC)."""
-        return self._right_node
-
-    @property
-    def mats_env(self) -> list[AbstractNode]:
-        """The cores, left to right."""
-        return self._mats_env
+    left_node = attribute("_left_node", "Left boundary vector (``None`` for PBC).")
+    right_node = attribute("_right_node", "Right boundary vector (``None`` for PBC).")
+    mats_env = attribute("_mats_env", "The cores, left to right.")
 
     @property
     def tensors(self) -> list[torch.Tensor]:
         """Cores in user convention (OBC boundary vectors contracted in)."""
-        ts = [n.tensor for n in self._mats_env]
-        if self._boundary == "pbc":
-            return ts
-        left, right = self._left_node.tensor, self._right_node.tensor
-        if len(ts) == 1:
-            return [torch.einsum("l,liro,r->io", left, ts[0], right)]
-        first = torch.einsum("l,liro->iro", left, ts[0])
-        last = torch.einsum("liro,r->lio", ts[-1], right)
-        return [first, *ts[1:-1], last]
+        return self._user_tensors()
 
     # -- initialisation --------------------------------------------------------------------
     def initialize(
@@ -332,18 +277,11 @@ class MPO(TensorNetwork):
                 )
             for i, node in enumerate(self._mats_env):
                 t = _make_tensor(node.shape, init_method, device=device, dtype=dtype, **kwargs)
-                if self._boundary == "obc" and n > 1:
-                    if i == 0:
-                        t[1:] = 0
-                    elif i == n - 1:
-                        t[:, :, 1:, :] = 0
-                node.tensor = t
-        if self._boundary == "obc":
-            ref = self._mats_env[0].tensor
-            dev = ref.device if ref is not None else device
-            dt = ref.dtype if ref is not None else dtype
-            for node in (self._left_node, self._right_node):
-                node.tensor = _make_tensor(node.shape, "copy", device=dev, dtype=dt)
+                node.tensor = zero_ends(t, i, n, self._boundary, self._RIGHT_AXIS)
+        ref = self._mats_env[0].tensor
+        if ref is not None:
+            device, dtype = ref.device, ref.dtype
+        self._reset_boundary(device, dtype)
 
     # -- data and contraction --------------------------------------------------------------
     def set_data_nodes(self) -> None:
@@ -386,11 +324,7 @@ class MPO(TensorNetwork):
             chain = [_pairwise_chain(chain, renormalize)]
         if self._boundary == "obc":
             chain = [self._left_node, *chain, self._right_node]
-        result = _inline_chain(chain, renormalize)
-        loops = [e for e in result.edges if not e.is_dangling() and e.node1 is e.node2]
-        if loops:
-            result = op.contract_edges(loops, result, result)
-        return result
+        return trace_loops(inline_chain(chain, renormalize))
 
     def _attach_mps_data(self, mps: Any) -> None:
         try:
@@ -431,10 +365,7 @@ class MPO(TensorNetwork):
     def parameterize(self, set_param: bool = True, override: bool = False) -> MPO:
         """Turn the cores into ParamNodes (``set_param``) or plain Nodes."""
         net = self if override else self.copy(share_tensors=True)
-        net._mats_env = [n.parameterize(set_param) for n in net._mats_env]
-        if net._boundary == "obc":
-            net._left_node = net._left_node.parameterize(set_param)
-            net._right_node = net._right_node.parameterize(set_param)
+        net._parameterize_nodes(set_param)
         return net
 
     @torch.no_grad()
@@ -454,69 +385,18 @@ class MPO(TensorNetwork):
         ``cutoff``; SVD keeps at most the current bond) or grow (QR). Nodes are replaced by
         new ParamNodes with the same names, so optimizers must be rebuilt.
         """
-        from torchtn.models._chain import sweep_canonical
-
-        n = self._n_features
-        if oc is None:
-            oc = n - 1
-        if not isinstance(oc, int) or isinstance(oc, bool):
-            raise TNTypeError(f"`oc` should be int, got {type(oc).__name__}")
-        if not 0 <= oc < n:
-            raise TNValueError(f"`oc` should be in [0, {n - 1}], got {oc}")
-        if mode not in ("svd", "svdr", "qr"):
-            raise TNValueError(f"`mode` should be 'svd', 'svdr' or 'qr', got {mode!r}")
-        cores = [node.tensor.detach().clone() for node in self._mats_env]
-        if self._boundary == "obc" and n > 1:
-            cores[0][1:] = 0
-            cores[-1][:, :, 1:, :] = 0
+        oc = self._check_canonical(oc, mode)
+        cores = self._padded_cores()
         dims = [(c.shape[1], c.shape[3]) for c in cores]
         flat = [c.permute(0, 1, 3, 2).reshape(c.shape[0], -1, c.shape[2]) for c in cores]
         flat, log_norm = sweep_canonical(flat, oc, mode, rank, cum_percentage, cutoff, renormalize)
         if renormalize:
-            scale = torch.exp(log_norm / n).to(flat[0].dtype)
-            flat = [c * scale for c in flat]
+            flat = self._rescaled(flat, log_norm)
         cores = [
             c.reshape(c.shape[0], d_in, d_out, c.shape[2]).permute(0, 1, 3, 2).contiguous()
             for c, (d_in, d_out) in zip(flat, dims, strict=True)
         ]
         self._rebuild(cores)
-
-    def _rebuild(self, cores: list[torch.Tensor]) -> None:
-        """Replace every node by a new ParamNode holding ``cores`` (bonds may change)."""
-        had_data = bool(self.data_nodes)
-        self.reset()
-        if had_data:
-            self.unset_data_nodes()
-        old = list(self._mats_env)
-        if self._boundary == "obc":
-            old += [self._left_node, self._right_node]
-        for node in old:
-            self.delete_node(node)
-        n, ref = self._n_features, cores[0]
-        if self._boundary == "obc":
-            self._bond_dim = [c.shape[2] for c in cores[:-1]]
-            if n > 1:
-                cores[0] = _resize(cores[0], 0, self._bond_dim[0])
-                cores[-1] = _resize(cores[-1], 2, self._bond_dim[-1])
-        else:
-            self._bond_dim = [c.shape[2] for c in cores]
-        self._make_nodes()
-        for node, t in zip(self._mats_env, cores, strict=True):
-            node.tensor = t
-        if self._boundary == "obc":
-            for node in (self._left_node, self._right_node):
-                node.tensor = _make_tensor(node.shape, "copy", device=ref.device, dtype=ref.dtype)
-        if had_data:
-            self.set_data_nodes()
-
-
-def _resize(t: torch.Tensor, dim: int, size: int) -> torch.Tensor:
-    """Zero-pad or crop axis ``dim`` of ``t`` to ``size`` (keeping the first entries)."""
-    if t.shape[dim] >= size:
-        return t.narrow(dim, 0, size)
-    pad = list(t.shape)
-    pad[dim] = size - t.shape[dim]
-    return torch.cat([t, t.new_zeros(pad)], dim=dim)
 
 
 class UMPO(MPO):
@@ -543,11 +423,8 @@ class UMPO(MPO):
         **kwargs: Any,
     ) -> None:
         TensorNetwork.__init__(self, name="umpo")
-        if not isinstance(n_features, int) or isinstance(n_features, bool):
-            raise TNTypeError(f"`n_features` should be int, got {type(n_features).__name__}")
-        if n_features < 1:
-            raise TNValueError(f"`n_features` should be at least 1, got {n_features}")
-        self._n_batches = _check_n_batches(n_batches)
+        check_int(n_features, "n_features", 1)
+        self._n_batches = check_int(n_batches, "n_batches")
         self._boundary, self._n_features = "pbc", n_features
         if tensor is not None:
             if not isinstance(tensor, torch.Tensor):
@@ -559,8 +436,7 @@ class UMPO(MPO):
             in_dim, out_dim, bond_dim = tensor.shape[1], tensor.shape[3], tensor.shape[0]
         else:
             for name, v in (("in_dim", in_dim), ("out_dim", out_dim), ("bond_dim", bond_dim)):
-                if not isinstance(v, int) or isinstance(v, bool):
-                    raise TNTypeError(f"`{name}` should be int, got {type(v).__name__}")
+                check_int(v, name)
         self._in_dim = [in_dim] * n_features
         self._out_dim = [out_dim] * n_features
         self._bond_dim = [bond_dim] * n_features

@@ -16,7 +16,9 @@ from torchtn.core import AbstractNode, Node, ParamNode, TensorNetwork
 from torchtn.core import disconnect as tk_disconnect
 from torchtn.errors import TNTypeError, TNValueError
 from torchtn.models import _chain, _sweep
-from torchtn.models._chain import check_int, dims_list, features_list
+from torchtn.models._chain import check_int, features_list
+from torchtn.models._chain_analysis import ChainAnalysisMixin
+from torchtn.models._chain_nodes import attribute, inline_chain, renormalized, trace_loops
 from torchtn.utils import split_sequence_into_regions
 
 __all__ = ["MPS", "UMPS", "AbstractConvClass"]
@@ -34,7 +36,7 @@ def _tensor_op(name: str):
     return fn
 
 
-class MPS(_chain.ChainAnalysisMixin, TensorNetwork):
+class MPS(ChainAnalysisMixin, TensorNetwork):
     """Matrix product state with open (``'obc'``) or periodic (``'pbc'``) boundaries.
 
     Sites in ``in_features`` receive data; sites in ``out_features`` stay open and form
@@ -97,12 +99,7 @@ class MPS(_chain.ChainAnalysisMixin, TensorNetwork):
     ) -> None:
         super().__init__(name=self._net_name)
         if tensors is None:
-            if boundary not in ("obc", "pbc"):
-                raise TNValueError(f"`boundary` should be 'obc' or 'pbc', got {boundary!r}")
-            check_int(n_features, "n_features", 1)
-            phys = dims_list(phys_dim, "phys_dim", n_features)
-            n_bonds = n_features - 1 if boundary == "obc" else n_features
-            bonds = dims_list(bond_dim, "bond_dim", n_bonds)
+            phys, bonds = _chain.chain_dims(n_features, phys_dim, bond_dim, boundary)
         else:
             boundary, phys, bonds = self._dims_from_tensors(tensors)
             n_features = len(tensors)
@@ -122,15 +119,7 @@ class MPS(_chain.ChainAnalysisMixin, TensorNetwork):
     # -- construction ------------------------------------------------------------------------
     @staticmethod
     def _dims_from_tensors(tensors: Any) -> tuple[str, list[int], list[int]]:
-        if not isinstance(tensors, (list, tuple)):
-            raise TNTypeError(f"`tensors` should be list or tuple, got {type(tensors).__name__}")
-        if not tensors:
-            raise TNValueError("`tensors` should not be empty")
-        for t in tensors:
-            if not isinstance(t, torch.Tensor):
-                raise TNTypeError(
-                    f"`tensors` elements should be torch.Tensor, got {type(t).__name__}"
-                )
+        _chain.check_tensors(tensors, nonempty=True)
         first, n = tensors[0], len(tensors)
         if first.dim() == 1:
             if n != 1:
@@ -146,27 +135,7 @@ class MPS(_chain.ChainAnalysisMixin, TensorNetwork):
             if boundary == "obc":
                 raise TNValueError("A 1-site OBC MPS takes a rank-1 tensor")
             return boundary, phys, bonds
-        for i, t in enumerate(tensors[1:-1], start=1):
-            if t.dim() != 3:
-                raise TNValueError(f"`tensors[{i}]` should have rank 3, got {t.dim()}")
-            phys.append(t.shape[1])
-            bonds.append(t.shape[2])
-        last = tensors[-1]
-        if last.dim() != first.dim():
-            raise TNValueError(
-                f"Last tensor should have rank {first.dim()} like the first, got {last.dim()}"
-            )
-        if boundary == "obc":
-            phys.append(last.shape[1])
-        else:
-            if last.shape[-1] != first.shape[0]:
-                raise TNValueError(
-                    f"Last tensor's right dim {last.shape[-1]} should match "
-                    f"the first tensor's left dim {first.shape[0]}"
-                )
-            phys.append(last.shape[1])
-            bonds.append(last.shape[2])
-        return boundary, phys, bonds
+        return _chain.tail_dims(tensors, boundary, phys, bonds)
 
     def _resolve_features(self, in_features: Any, out_features: Any) -> tuple[list, list]:
         n = self._n_features
@@ -186,15 +155,11 @@ class MPS(_chain.ChainAnalysisMixin, TensorNetwork):
         return in_f, out_f
 
     def _site_shapes(self) -> list[tuple[int, int, int]]:
-        n, b, p = self._n_features, self._bond_dim, self._phys_dim
-        if self._boundary == "obc":
-            bonds = [1, 1] if n == 1 else [b[0]] + b + [b[-1]]
-            return [(bonds[i], p[i], bonds[i + 1]) for i in range(n)]
-        return [(b[i - 1], p[i], b[i]) for i in range(n)]
+        return _chain.site_shapes(self._phys_dim, self._bond_dim, self._boundary)
 
     def _make_nodes(self) -> None:
         shapes = self._site_shapes()
-        self._mats_env = [
+        mats = [
             ParamNode(
                 shape=s,
                 axes_names=("left", "input", "right"),
@@ -203,41 +168,13 @@ class MPS(_chain.ChainAnalysisMixin, TensorNetwork):
             )
             for i, s in enumerate(shapes)
         ]
-        for a, b in zip(self._mats_env[:-1], self._mats_env[1:], strict=False):
-            a["right"] ^ b["left"]
-        if self._boundary == "pbc":
-            self._mats_env[-1]["right"] ^ self._mats_env[0]["left"]
-            self._left_node = self._right_node = None
-        else:
-            self._left_node = ParamNode(
-                shape=(shapes[0][0],), axes_names=("right",), name="left_node", network=self
-            )
-            self._right_node = ParamNode(
-                shape=(shapes[-1][2],), axes_names=("left",), name="right_node", network=self
-            )
-            self._left_node["right"] ^ self._mats_env[0]["left"]
-            self._mats_env[-1]["right"] ^ self._right_node["left"]
+        self._link(mats, shapes[0][0], shapes[-1][2])
 
     # -- properties ---------------------------------------------------------------------------
-    @property
-    def n_features(self) -> int:
-        """Number of sites."""
-        return self._n_features
-
-    @property
-    def phys_dim(self) -> list[int]:
-        """Physical dimension of every site."""
-        return self._phys_dim
-
-    @property
-    def bond_dim(self) -> list[int]:
-        """Bond dimensions (``n-1`` entries for obc, ``n`` for pbc)."""
-        return self._bond_dim
-
-    @property
-    def boundary(self) -> str:
-        """``'obc'`` or ``'pbc'``."""
-        return self._boundary
+    n_features = attribute("_n_features", "Number of sites.")
+    phys_dim = attribute("_phys_dim", "Physical dimension of every site.")
+    bond_dim = attribute("_bond_dim", "Bond dimensions (``n-1`` entries for obc, ``n`` for pbc).")
+    boundary = attribute("_boundary", "``'obc'`` or ``'pbc'``.")
 
     @property
     def n_batches(self) -> int:
@@ -290,20 +227,9 @@ class MPS(_chain.ChainAnalysisMixin, TensorNetwork):
         """Maximal runs of consecutive output sites."""
         return split_sequence_into_regions(self._out_features)
 
-    @property
-    def left_node(self) -> AbstractNode | None:
-        """Left boundary vector (obc) or None."""
-        return self._left_node
-
-    @property
-    def right_node(self) -> AbstractNode | None:
-        """Right boundary vector (obc) or None."""
-        return self._right_node
-
-    @property
-    def mats_env(self) -> list[AbstractNode]:
-        """The site nodes (reads ``_mats_env`` each time)."""
-        return self._mats_env
+    left_node = attribute("_left_node", "Left boundary vector (obc) or None.")
+    right_node = attribute("_right_node", "Right boundary vector (obc) or None.")
+    mats_env = attribute("_mats_env", "The site nodes (reads ``_mats_env`` each time).")
 
     @property
     def in_env(self) -> list[AbstractNode]:
@@ -318,15 +244,7 @@ class MPS(_chain.ChainAnalysisMixin, TensorNetwork):
     @property
     def tensors(self) -> list[torch.Tensor]:
         """Core tensors in the user convention (obc boundaries contracted in)."""
-        ts = [node.tensor for node in self._mats_env]
-        if self._boundary == "pbc":
-            return ts
-        left, right = self._left_node.tensor, self._right_node.tensor
-        if len(ts) == 1:
-            return [torch.einsum("l,ldr,r->d", left, ts[0], right)]
-        first = torch.einsum("l,ldr->dr", left, ts[0])
-        last = torch.einsum("ldr,r->ld", ts[-1], right)
-        return [first] + ts[1:-1] + [last]
+        return self._user_tensors()
 
     # -- initialisation -----------------------------------------------------------------------
     def _generated_tensors(self, init_method: str, device: Any, dtype: Any) -> list:
@@ -358,12 +276,7 @@ class MPS(_chain.ChainAnalysisMixin, TensorNetwork):
             t = node.make_tensor(init_method=method, device=device, dtype=dtype, **kwargs)
             if init_method == "randn_eye":
                 t = _chain.add_eye(t, self._eye_index(i))
-            if self._boundary == "obc" and n > 1:
-                if i == 0:
-                    t = _chain.zero_boundary(t, "left")
-                elif i == n - 1:
-                    t = _chain.zero_boundary(t, "right")
-            node.tensor = t
+            node.tensor = _chain.zero_ends(t, i, n, self._boundary)
 
     def _eye_index(self, site: int) -> int | None:
         return 0
@@ -390,9 +303,7 @@ class MPS(_chain.ChainAnalysisMixin, TensorNetwork):
                 )
             _chain.float_kwargs(kwargs)
             self._core_init(init_method, device, dtype, **kwargs)
-        if self._boundary == "obc":
-            for node in (self._left_node, self._right_node):
-                node.set_tensor(init_method="copy", device=device, dtype=dtype)
+        self._reset_boundary(device, dtype)
 
     def set_data_nodes(self) -> None:
         """Create data nodes on the ``input`` edges of the input sites."""
@@ -440,10 +351,7 @@ class MPS(_chain.ChainAnalysisMixin, TensorNetwork):
             warnings.warn("Resultant nodes will be removed before parameterizing the network")
             self.reset()
         net = self if override else self.copy(share_tensors=False)
-        net._mats_env = [node.parameterize(set_param) for node in net._mats_env]
-        if net._boundary == "obc":
-            net._left_node = net._left_node.parameterize(set_param)
-            net._right_node = net._right_node.parameterize(set_param)
+        net._parameterize_nodes(set_param)
         return net
 
     def update_bond_dim(self) -> None:
@@ -472,21 +380,6 @@ class MPS(_chain.ChainAnalysisMixin, TensorNetwork):
         stack["input"] ^ stack_data["feature"]
         return op.unbind(stack @ stack_data)
 
-    @staticmethod
-    def _renorm(node: AbstractNode, keys: tuple[str, ...]) -> AbstractNode:
-        axes = [ax for ax in node.axes_names if any(k in ax for k in keys)]
-        if not axes:
-            return node
-        return _tensor_op("renormalize")(node, axis=axes)
-
-    def _chain_inline(self, nodes: list[AbstractNode], renormalize: bool) -> AbstractNode:
-        result = nodes[0]
-        for node in nodes[1:]:
-            result = result @ node
-            if renormalize:
-                result = self._renorm(result, ("right",))
-        return result
-
     def _chain_pairwise(self, nodes: list[AbstractNode], renormalize: bool) -> AbstractNode:
         nodes = list(nodes)
         while len(nodes) > 1:
@@ -502,7 +395,7 @@ class MPS(_chain.ChainAnalysisMixin, TensorNetwork):
                 stack_l["right"] ^ stack_r["left"]
                 results = op.unbind(stack_l @ stack_r)
             if renormalize:
-                results = [self._renorm(r, ("left", "right")) for r in results]
+                results = [renormalized(r, ("left", "right")) for r in results]
             nodes = results + leftover
         return nodes[0]
 
@@ -512,7 +405,7 @@ class MPS(_chain.ChainAnalysisMixin, TensorNetwork):
         if len(nodes) == 1:
             return nodes[0]
         if inline_mats:
-            return self._chain_inline(nodes, renormalize)
+            return inline_chain(nodes, renormalize)
         return self._chain_pairwise(nodes, renormalize)
 
     def _region_nodes(
@@ -561,14 +454,14 @@ class MPS(_chain.ChainAnalysisMixin, TensorNetwork):
                 continue
             nodes = [contracted[i] for i in region]
             if vector_ok and region[0] == 0:
-                out[0] = self._chain_inline([self._left_node] + nodes, renormalize)
+                out[0] = inline_chain([self._left_node] + nodes, renormalize)
                 used_left = True
             elif vector_ok and region[-1] == last:
                 result = self._right_node
                 for node in reversed(nodes):
                     result = node @ result
                     if renormalize:
-                        result = self._renorm(result, ("left",))
+                        result = renormalized(result, ("left",))
                 out[region[0]] = result
                 used_right = True
             else:
@@ -577,12 +470,12 @@ class MPS(_chain.ChainAnalysisMixin, TensorNetwork):
                     result = self._left_node @ result
                     used_left = True
                     if renormalize:
-                        result = self._renorm(result, ("right",))
+                        result = renormalized(result, ("right",))
                 if obc and region[-1] == last:
                     result = result @ self._right_node
                     used_right = True
                     if renormalize:
-                        result = self._renorm(result, ("left",))
+                        result = renormalized(result, ("left",))
                 out[region[0]] = result
         return out, used_left, used_right
 
@@ -693,7 +586,7 @@ class MPS(_chain.ChainAnalysisMixin, TensorNetwork):
             augmented.extend(nodes)
         if len(augmented) == 1:
             return augmented[0]
-        return self._chain_inline(augmented, renormalize)
+        return inline_chain(augmented, renormalize)
 
     def _attach_mpo(self, mpo: Any, copy: AbstractNode, n_b: int) -> list:
         """Move ``mpo`` into this network between the output sites and their copy."""
@@ -709,13 +602,7 @@ class MPS(_chain.ChainAnalysisMixin, TensorNetwork):
         chain = list(mpo.mats_env)
         if mpo.boundary == "obc":
             chain = [mpo.left_node] + chain + [mpo.right_node]
-        operator = chain[0]
-        for node in chain[1:]:
-            operator = operator @ node
-        loops = [e for e in operator.edges if not e.is_dangling() and e.node1 is e.node2]
-        if loops:
-            operator = op.contract_edges(loops, operator, operator)
-        return [operator]
+        return [trace_loops(inline_chain(chain, False))]
 
     def _batch_first(self, node: AbstractNode) -> AbstractNode:
         names = node.axes_names

@@ -7,15 +7,16 @@ from typing import Any, Union
 
 import torch
 
-from torchtn.core import AbstractNode, Node, ParamNode, TensorNetwork
+from torchtn.core import Node, TensorNetwork
 from torchtn.errors import TNTypeError, TNValueError
 from torchtn.models import _chain
-from torchtn.models._chain import check_int, dims_list
+from torchtn.models._chain import check_int
+from torchtn.models._chain_nodes import ChainNodesMixin, attribute
 
 __all__ = ["MPSData"]
 
 
-class MPSData(TensorNetwork):
+class MPSData(ChainNodesMixin, TensorNetwork):
     """MPS of data nodes with ``n_batches`` leading batch axes (spec §8).
 
     OBC cores are padded to the boundary bond and closed by the trainable ``left_node`` /
@@ -42,13 +43,7 @@ class MPSData(TensorNetwork):
         super().__init__(name="mps_data")
         self._n_batches = check_int(n_batches, "n_batches")
         if tensors is None:
-            if boundary not in ("obc", "pbc"):
-                raise TNValueError(f"`boundary` should be 'obc' or 'pbc', got {boundary!r}")
-            check_int(n_features, "n_features", 1)
-            phys = dims_list(phys_dim, "phys_dim", n_features)
-            bonds = dims_list(
-                bond_dim, "bond_dim", n_features - 1 if boundary == "obc" else n_features
-            )
+            phys, bonds = _chain.chain_dims(n_features, phys_dim, bond_dim, boundary)
         else:
             boundary, phys, bonds = self._dims_from_tensors(tensors, n_batches)
             n_features = len(tensors)
@@ -63,14 +58,8 @@ class MPSData(TensorNetwork):
 
     @staticmethod
     def _dims_from_tensors(tensors: Any, nb: int) -> tuple[str, list[int], list[int]]:
-        if not isinstance(tensors, (list, tuple)):
-            raise TNTypeError(f"`tensors` should be list or tuple, got {type(tensors).__name__}")
-        for t in tensors:
-            if not isinstance(t, torch.Tensor):
-                raise TNTypeError(
-                    f"`tensors` elements should be torch.Tensor, got {type(t).__name__}"
-                )
-        first, last, n = tensors[0], tensors[-1], len(tensors)
+        _chain.check_tensors(tensors)
+        first, n = tensors[0], len(tensors)
         rank = first.dim() - nb
         if rank == 1 and n == 1:
             return "obc", [first.shape[-1]], []
@@ -83,38 +72,13 @@ class MPSData(TensorNetwork):
         phys, bonds = [first.shape[-2]], [first.shape[-1]]
         if n == 1:
             return boundary, phys, bonds
-        for i, t in enumerate(tensors[1:-1], start=1):
-            if t.dim() != nb + 3:
-                raise TNValueError(f"`tensors[{i}]` should have rank {nb + 3}, got {t.dim()}")
-            phys.append(t.shape[-2])
-            bonds.append(t.shape[-1])
-        if last.dim() != first.dim():
-            raise TNValueError(
-                f"Last tensor should have rank {first.dim()} like the first, got {last.dim()}"
-            )
-        if boundary == "obc":
-            phys.append(last.shape[-1])
-        else:
-            if last.shape[-1] != first.shape[-3]:
-                raise TNValueError(
-                    f"Last tensor's right dim {last.shape[-1]} should match the "
-                    f"first tensor's left dim {first.shape[-3]}"
-                )
-            phys.append(last.shape[-2])
-            bonds.append(last.shape[-1])
-        return boundary, phys, bonds
-
-    def _site_shapes(self) -> list[tuple[int, int, int]]:
-        n, b, p = self._n_features, self._bond_dim, self._phys_dim
-        if self._boundary == "obc":
-            bonds = [1, 1] if n == 1 else [b[0]] + b + [b[-1]]
-            return [(bonds[i], p[i], bonds[i + 1]) for i in range(n)]
-        return [(b[i - 1], p[i], b[i]) for i in range(n)]
+        return _chain.tail_dims(tensors, boundary, phys, bonds, nb)
 
     def _make_nodes(self) -> None:
         nb = self._n_batches
         batch = ("batch",) * nb
-        self._mats_env = [
+        shapes = _chain.site_shapes(self._phys_dim, self._bond_dim, self._boundary)
+        mats = [
             Node(
                 shape=(1,) * nb + s,
                 axes_names=batch + ("left", "feature", "right"),
@@ -122,64 +86,19 @@ class MPSData(TensorNetwork):
                 network=self,
                 data=True,
             )
-            for i, s in enumerate(self._site_shapes())
+            for i, s in enumerate(shapes)
         ]
-        for a, b in zip(self._mats_env[:-1], self._mats_env[1:], strict=False):
-            a["right"] ^ b["left"]
-        if self._boundary == "pbc":
-            self._mats_env[-1]["right"] ^ self._mats_env[0]["left"]
-            self._left_node = self._right_node = None
-            return
-        shapes = self._site_shapes()
-        self._left_node = ParamNode(
-            shape=(shapes[0][0],), axes_names=("right",), name="left_node", network=self
-        )
-        self._right_node = ParamNode(
-            shape=(shapes[-1][2],), axes_names=("left",), name="right_node", network=self
-        )
-        self._left_node["right"] ^ self._mats_env[0]["left"]
-        self._mats_env[-1]["right"] ^ self._right_node["left"]
+        self._link(mats, shapes[0][0], shapes[-1][2])
 
     # -- properties ---------------------------------------------------------------------------
-    @property
-    def n_features(self) -> int:
-        """Number of sites."""
-        return self._n_features
-
-    @property
-    def phys_dim(self) -> list[int]:
-        """Physical dims."""
-        return self._phys_dim
-
-    @property
-    def bond_dim(self) -> list[int]:
-        """Bond dims (recomputed by :meth:`add_data`)."""
-        return self._bond_dim
-
-    @property
-    def boundary(self) -> str:
-        """``'obc'`` or ``'pbc'``."""
-        return self._boundary
-
-    @property
-    def n_batches(self) -> int:
-        """Number of leading batch axes of every core."""
-        return self._n_batches
-
-    @property
-    def left_node(self) -> AbstractNode | None:
-        """Left boundary vector (obc) or None."""
-        return self._left_node
-
-    @property
-    def right_node(self) -> AbstractNode | None:
-        """Right boundary vector (obc) or None."""
-        return self._right_node
-
-    @property
-    def mats_env(self) -> list[AbstractNode]:
-        """The data nodes, one per site."""
-        return self._mats_env
+    n_features = attribute("_n_features", "Number of sites.")
+    phys_dim = attribute("_phys_dim", "Physical dims.")
+    bond_dim = attribute("_bond_dim", "Bond dims (recomputed by :meth:`add_data`).")
+    boundary = attribute("_boundary", "``'obc'`` or ``'pbc'``.")
+    n_batches = attribute("_n_batches", "Number of leading batch axes of every core.")
+    left_node = attribute("_left_node", "Left boundary vector (obc) or None.")
+    right_node = attribute("_right_node", "Right boundary vector (obc) or None.")
+    mats_env = attribute("_mats_env", "The data nodes, one per site.")
 
     @property
     def tensors(self) -> list[torch.Tensor | None]:
@@ -200,25 +119,17 @@ class MPSData(TensorNetwork):
         **kwargs: Any,
     ) -> None:
         """Reset the boundary vectors to ``e_0``; optionally fill the cores."""
-        if self._boundary == "obc":
-            for node in (self._left_node, self._right_node):
-                node.set_tensor(init_method="copy", device=device, dtype=dtype)
+        self._reset_boundary(device, dtype)
         if init_method is None:
             return
         n = self._n_features
         for i, node in enumerate(self._mats_env):
             t = node.make_tensor(init_method=init_method, device=device, dtype=dtype, **kwargs)
-            if self._boundary == "obc" and n > 1:
-                if i == 0:
-                    t = _chain.zero_boundary(t, "left")
-                elif i == n - 1:
-                    t = _chain.zero_boundary(t, "right")
-            node._direct_set_tensor(t)
+            node._direct_set_tensor(_chain.zero_ends(t, i, n, self._boundary))
 
     def add_data(self, data: Sequence[torch.Tensor]) -> None:
         """Set the cores (user convention for obc); bonds and batch sizes may change."""
-        if not isinstance(data, (list, tuple)):
-            raise TNTypeError(f"`data` should be list or tuple, got {type(data).__name__}")
+        _chain.check_sequence(data, "data")
         n = self._n_features
         if len(data) != n:
             raise TNValueError(f"`data` should have {n} elements, got {len(data)}")
