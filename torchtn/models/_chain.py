@@ -17,6 +17,7 @@ from torchtn.errors import TNTypeError, TNValueError
 from torchtn.utils import random_unitary
 
 __all__ = [
+    "CORE_METHODS",
     "check_int",
     "dims_list",
     "features_list",
@@ -36,6 +37,9 @@ __all__ = [
     "site_shapes",
     "zero_ends",
 ]
+
+# ``init_method`` values drawn node by node (besides the generated 'unit' and 'canonical').
+CORE_METHODS = ("zeros", "ones", "copy", "rand", "randn", "randn_eye", "empty")
 
 
 def check_int(value: Any, name: str, minimum: int | None = None) -> int:

@@ -59,6 +59,11 @@ class ChainNodesMixin:
 
     _RIGHT_AXIS = -1
 
+    n_features = attribute("_n_features", "Number of sites.")
+    boundary = attribute("_boundary", "``'obc'`` or ``'pbc'``.")
+    left_node = attribute("_left_node", "Left boundary vector (obc) or None.")
+    right_node = attribute("_right_node", "Right boundary vector (obc) or None.")
+
     def _link(self, mats: list[AbstractNode], left_size: int, right_size: int) -> None:
         """Store ``mats`` as the chain, connect neighbours and close it (pbc: the loop;
         obc: new boundary vectors of sizes ``left_size``/``right_size``)."""

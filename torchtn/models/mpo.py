@@ -198,7 +198,6 @@ class MPO(ChainNodesMixin, TensorNetwork):
         self._link(mats, *self._boundary_sizes())
 
     # -- properties ------------------------------------------------------------------------
-    n_features = attribute("_n_features", "Number of sites.")
 
     @property
     def in_dim(self) -> list[int]:
@@ -214,8 +213,6 @@ class MPO(ChainNodesMixin, TensorNetwork):
     def bond_dim(self) -> list[int]:
         """Bond dimensions (``right`` size of each core; ``n - 1`` entries for OBC)."""
         return list(self._bond_dim)
-
-    boundary = attribute("_boundary", "``'obc'`` or ``'pbc'``.")
 
     @property
     def n_batches(self) -> int:

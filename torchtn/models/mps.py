@@ -23,7 +23,7 @@ from torchtn.utils import split_sequence_into_regions
 
 __all__ = ["MPS", "UMPS", "AbstractConvClass"]
 
-_CORE_METHODS = ("zeros", "ones", "copy", "rand", "randn", "randn_eye", "empty")
+_CORE_METHODS = _chain.CORE_METHODS
 
 
 def _tensor_op(name: str):
@@ -171,10 +171,8 @@ class MPS(ChainAnalysisMixin, TensorNetwork):
         self._link(mats, shapes[0][0], shapes[-1][2])
 
     # -- properties ---------------------------------------------------------------------------
-    n_features = attribute("_n_features", "Number of sites.")
     phys_dim = attribute("_phys_dim", "Physical dimension of every site.")
     bond_dim = attribute("_bond_dim", "Bond dimensions (``n-1`` entries for obc, ``n`` for pbc).")
-    boundary = attribute("_boundary", "``'obc'`` or ``'pbc'``.")
 
     @property
     def n_batches(self) -> int:
@@ -227,8 +225,6 @@ class MPS(ChainAnalysisMixin, TensorNetwork):
         """Maximal runs of consecutive output sites."""
         return split_sequence_into_regions(self._out_features)
 
-    left_node = attribute("_left_node", "Left boundary vector (obc) or None.")
-    right_node = attribute("_right_node", "Right boundary vector (obc) or None.")
     mats_env = attribute("_mats_env", "The site nodes (reads ``_mats_env`` each time).")
 
     @property
@@ -345,14 +341,19 @@ class MPS(ChainAnalysisMixin, TensorNetwork):
 
     def parameterize(self, set_param: bool = True, override: bool = False) -> MPS:
         """Turn every node into a ParamNode (``set_param``) or a plain Node."""
+        net = self._parameterize_target(override)
+        net._parameterize_nodes(set_param)
+        return net
+
+    def _parameterize_target(self, override: bool) -> MPS:
+        """``self`` (``override``) or a copy with cloned tensors, after removing (with a
+        warning) any resultant nodes."""
         if self._resultant_nodes:
             import warnings
 
             warnings.warn("Resultant nodes will be removed before parameterizing the network")
             self.reset()
-        net = self if override else self.copy(share_tensors=False)
-        net._parameterize_nodes(set_param)
-        return net
+        return self if override else self.copy(share_tensors=False)
 
     def update_bond_dim(self) -> None:
         """Recompute ``bond_dim`` from the node shapes (resizing obc boundary vectors)."""

@@ -91,13 +91,9 @@ class MPSData(ChainNodesMixin, TensorNetwork):
         self._link(mats, shapes[0][0], shapes[-1][2])
 
     # -- properties ---------------------------------------------------------------------------
-    n_features = attribute("_n_features", "Number of sites.")
     phys_dim = attribute("_phys_dim", "Physical dims.")
     bond_dim = attribute("_bond_dim", "Bond dims (recomputed by :meth:`add_data`).")
-    boundary = attribute("_boundary", "``'obc'`` or ``'pbc'``.")
     n_batches = attribute("_n_batches", "Number of leading batch axes of every core.")
-    left_node = attribute("_left_node", "Left boundary vector (obc) or None.")
-    right_node = attribute("_right_node", "Right boundary vector (obc) or None.")
     mats_env = attribute("_mats_env", "The data nodes, one per site.")
 
     @property

@@ -8,11 +8,13 @@ from typing import Any, Union
 
 import torch
 
-from torchtn.core import AbstractNode, ParamNode
+from torchtn.core import AbstractNode
 from torchtn.errors import TNTypeError, TNValueError
 from torchtn.models import _chain
 from torchtn.models._chain import check_int
-from torchtn.models.mps import _CORE_METHODS, MPS
+from torchtn.models._chain_nodes import attribute
+from torchtn.models._uniform import UniformMixin
+from torchtn.models.mps import MPS
 
 __all__ = ["MPSLayer", "UMPSLayer"]
 
@@ -67,10 +69,7 @@ class MPSLayer(MPS):
         **kwargs: Any,
     ) -> None:
         if tensors is not None:
-            if not isinstance(tensors, (list, tuple)):
-                raise TNTypeError(
-                    f"`tensors` should be list or tuple, got {type(tensors).__name__}"
-                )
+            _chain.check_sequence(tensors, "tensors")
             n_features = len(tensors)
             out_position = _check_out_position(out_position, n_features)
             _, phys, _ = MPS._dims_from_tensors(tensors)
@@ -116,20 +115,9 @@ class MPSLayer(MPS):
             **kwargs,
         )
 
-    @property
-    def in_dim(self) -> list[int]:
-        """Physical dims of the input sites."""
-        return self._in_dim
-
-    @property
-    def out_dim(self) -> int:
-        """Physical dim of the output site."""
-        return self._out_dim
-
-    @property
-    def out_position(self) -> int:
-        """Index of the output site."""
-        return self._out_position
+    in_dim = attribute("_in_dim", "Physical dims of the input sites.")
+    out_dim = attribute("_out_dim", "Physical dim of the output site.")
+    out_position = attribute("_out_position", "Index of the output site.")
 
     @property
     def out_node(self) -> AbstractNode:
@@ -189,7 +177,7 @@ class MPSLayer(MPS):
         )
 
 
-class UMPSLayer(MPS):
+class UMPSLayer(UniformMixin, MPS):
     """Periodic MPS whose input sites share ``virtual_uniform``; the output site is its own.
 
     Differences from TensorKrowch:
@@ -203,6 +191,7 @@ class UMPSLayer(MPS):
     """
 
     _net_name = "umpslayer"
+    _uniform_name = "UMPSLayer"
 
     def __init__(
         self,
@@ -221,10 +210,7 @@ class UMPSLayer(MPS):
         check_int(n_features, "n_features", 1)
         out_position = _check_out_position(out_position, n_features)
         if tensors is not None:
-            if not isinstance(tensors, (list, tuple)):
-                raise TNTypeError(
-                    f"`tensors` should be list or tuple, got {type(tensors).__name__}"
-                )
+            _chain.check_sequence(tensors, "tensors")
             if len(tensors) != 2:
                 raise TNValueError(
                     f"`tensors` should be [uniform_tensor, output_tensor], got "
@@ -276,18 +262,7 @@ class UMPSLayer(MPS):
 
     def _make_nodes(self) -> None:
         super()._make_nodes()
-        bond = self._bond_dim[0]
-        d = self._in_dim[0] if self._in_dim else self._out_dim
-        self.uniform_memory = ParamNode(
-            shape=(bond, d, bond),
-            axes_names=("left", "input", "right"),
-            name="virtual_uniform",
-            network=self,
-            virtual=True,
-        )
-        for i, node in enumerate(self._mats_env):
-            if i != self._out_position:
-                node.set_tensor_from(self.uniform_memory)
+        self._make_uniform(self._in_dim[0] if self._in_dim else self._out_dim, self._out_position)
 
     def initialize(
         self,
@@ -307,30 +282,15 @@ class UMPSLayer(MPS):
                 _chain.unit_site(bond, d_out, bond, device, dtype),
             ]
         elif init_method == "canonical":
-            u = _chain._crop_unitary(bond * d_in, bond, device, dtype)
+            u = self._uniform_isometry(d_in, device, dtype)
             out = torch.randn(bond, d_out, bond, device=device, dtype=dtype)
-            tensors = [
-                u.reshape(bond, d_in, bond) * math.sqrt(d_in),
-                out / out.norm() * math.sqrt(d_out),
-            ]
-        if tensors is not None:
-            uniform, out = tensors[0], tensors[-1]
-        elif init_method is not None:
-            if init_method not in _CORE_METHODS:
-                raise TNValueError(f"Choose a valid `init_method`, got {init_method!r}")
-            _chain.float_kwargs(kwargs)
-            method = "randn" if init_method == "randn_eye" else init_method
-            uniform = self.uniform_memory.make_tensor(
-                init_method=method, device=device, dtype=dtype, **kwargs
-            )
-            out = self.out_node.make_tensor(
-                init_method=method, device=device, dtype=dtype, **kwargs
-            )
-            if init_method == "randn_eye":
-                uniform = _chain.add_eye(uniform, 0)
-                out = _chain.add_eye(out, None)
-        else:
+            tensors = [u * math.sqrt(d_in), out / out.norm() * math.sqrt(d_out)]
+        elif tensors is None and init_method is not None:
+            targets = [(self.uniform_memory, 0), (self.out_node, None)]
+            tensors = self._draw(targets, init_method, device, dtype, kwargs)
+        if tensors is None:
             return
+        uniform, out = tensors[0], tensors[-1]
         if self._n_features > 1:
             self.uniform_memory.tensor = uniform
         self.out_node.tensor = out
@@ -356,22 +316,4 @@ class UMPSLayer(MPS):
 
     def parameterize(self, set_param: bool = True, override: bool = False) -> UMPSLayer:
         """(De)parameterize; every node then reads the uniform memory (as in TK)."""
-        if self._resultant_nodes:
-            import warnings
-
-            warnings.warn("Resultant nodes will be removed before parameterizing the network")
-            self.reset()
-        net = self if override else self.copy(share_tensors=False)
-        net._mats_env = [node.parameterize(set_param) for node in net._mats_env]
-        net.uniform_memory = net.uniform_memory.parameterize(set_param)
-        for node in net._mats_env:
-            node.set_tensor_from(net.uniform_memory)
-        return net
-
-    def canonicalize(self, *args: Any, **kwargs: Any) -> None:
-        """Not available for uniform models."""
-        raise NotImplementedError("`canonicalize` is not implemented for UMPSLayer")
-
-    def canonicalize_univocal(self) -> None:
-        """Not available for uniform models."""
-        raise NotImplementedError("`canonicalize_univocal` is not implemented for UMPSLayer")
+        return self._parameterize_uniform(set_param, override)

@@ -7,16 +7,16 @@ from typing import Any
 
 import torch
 
-from torchtn.core import ParamNode
 from torchtn.errors import TNTypeError, TNValueError
 from torchtn.models import _chain
 from torchtn.models._chain import check_int
-from torchtn.models.mps import _CORE_METHODS, MPS
+from torchtn.models._uniform import UniformMixin
+from torchtn.models.mps import MPS
 
 __all__ = ["UMPS"]
 
 
-class UMPS(MPS):
+class UMPS(UniformMixin, MPS):
     """Uniform (translation-invariant) periodic MPS: every site shares ``virtual_uniform``.
 
     Differences from TensorKrowch:
@@ -75,16 +75,7 @@ class UMPS(MPS):
 
     def _make_nodes(self) -> None:
         super()._make_nodes()
-        d, bond = self._phys_dim[0], self._bond_dim[0]
-        self.uniform_memory = ParamNode(
-            shape=(bond, d, bond),
-            axes_names=("left", "input", "right"),
-            name="virtual_uniform",
-            network=self,
-            virtual=True,
-        )
-        for node in self._mats_env:
-            node.set_tensor_from(self.uniform_memory)
+        self._make_uniform(self._phys_dim[0])
 
     def initialize(
         self,
@@ -99,21 +90,12 @@ class UMPS(MPS):
         if init_method == "unit":
             tensors = [_chain.unit_site(bond, d, bond, device, dtype)]
         elif init_method == "canonical":
-            u = _chain._crop_unitary(bond * d, bond, device, dtype)
-            tensors = [u.reshape(bond, d, bond) * (d**0.5)]
+            tensors = [self._uniform_isometry(d, device, dtype) * (d**0.5)]
+        elif tensors is None and init_method is not None:
+            targets = [(self.uniform_memory, 0)]
+            tensors = self._draw(targets, init_method, device, dtype, kwargs)
         if tensors is not None:
             self.uniform_memory.tensor = tensors[0]
-        elif init_method is not None:
-            if init_method not in _CORE_METHODS:
-                raise TNValueError(f"Choose a valid `init_method`, got {init_method!r}")
-            _chain.float_kwargs(kwargs)
-            method = "randn" if init_method == "randn_eye" else init_method
-            t = self.uniform_memory.make_tensor(
-                init_method=method, device=device, dtype=dtype, **kwargs
-            )
-            if init_method == "randn_eye":
-                t = _chain.add_eye(t, 0)
-            self.uniform_memory.tensor = t
 
     def _copy_kwargs(self) -> dict:
         return dict(
@@ -134,22 +116,4 @@ class UMPS(MPS):
 
     def parameterize(self, set_param: bool = True, override: bool = False) -> UMPS:
         """(De)parameterize the nodes and the uniform memory, re-pointing the nodes to it."""
-        if self._resultant_nodes:
-            import warnings
-
-            warnings.warn("Resultant nodes will be removed before parameterizing the network")
-            self.reset()
-        net = self if override else self.copy(share_tensors=False)
-        net._mats_env = [node.parameterize(set_param) for node in net._mats_env]
-        net.uniform_memory = net.uniform_memory.parameterize(set_param)
-        for node in net._mats_env:
-            node.set_tensor_from(net.uniform_memory)
-        return net
-
-    def canonicalize(self, *args: Any, **kwargs: Any) -> None:
-        """Not available for uniform models."""
-        raise NotImplementedError("`canonicalize` is not implemented for UMPS")
-
-    def canonicalize_univocal(self) -> None:
-        """Not available for uniform models."""
-        raise NotImplementedError("`canonicalize_univocal` is not implemented for UMPS")
+        return self._parameterize_uniform(set_param, override)
