@@ -105,7 +105,16 @@ def main(argv: Sequence[str] | None = None) -> dict:
         "--out", default="runs/digits_mps", help="output folder for the PNG and the state_dict"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="CPU threads for torch (default 1: the contractions are small and extra "
+        "threads mostly add overhead; 0 keeps PyTorch's choice)",
+    )
     args = parser.parse_args(argv)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
 
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
