@@ -12,13 +12,13 @@ from typing import Any, Union
 import torch
 
 import torchtn.ops as op
-from torchtn.core import AbstractNode, Node, ParamNode, TensorNetwork
-from torchtn.core import disconnect as tk_disconnect
-from torchtn.errors import TNTypeError, TNValueError
+from torchtn.core import AbstractNode, ParamNode, TensorNetwork
+from torchtn.errors import TNValueError
 from torchtn.models import _chain, _sweep
 from torchtn.models._chain import check_int, features_list
 from torchtn.models._chain_analysis import ChainAnalysisMixin
-from torchtn.models._chain_nodes import attribute, inline_chain, renormalized, trace_loops
+from torchtn.models._chain_nodes import attribute, inline_chain, renormalized
+from torchtn.models._marginal import MarginalMixin
 from torchtn.utils import split_sequence_into_regions
 
 __all__ = ["MPS", "UMPS", "AbstractConvClass"]
@@ -36,7 +36,7 @@ def _tensor_op(name: str):
     return fn
 
 
-class MPS(ChainAnalysisMixin, TensorNetwork):
+class MPS(ChainAnalysisMixin, MarginalMixin, TensorNetwork):
     """Matrix product state with open (``'obc'``) or periodic (``'pbc'``) boundaries.
 
     Sites in ``in_features`` receive data; sites in ``out_features`` stay open and form
@@ -517,43 +517,6 @@ class MPS(ChainAnalysisMixin, TensorNetwork):
             result = self._batch_first(left @ result)
         return result
 
-    def _attach_output_copy(self, embedding_matrices: list | None, mpo: Any) -> tuple:
-        """Connect a virtual conjugate-copy of the output (and embedding matrices) to the
-        output ``input`` edges, replacing any left by a previous call."""
-        for name in list(self._virtual_nodes):
-            if name.startswith(("virtual_result_copy", "virtual_result_mat")):
-                self.delete_node(self._virtual_nodes[name])
-        data = list(self._data_nodes.values())
-        batch = tuple(data[0].shape[:-1]) if data else ()
-        n_b = len(batch)
-        batch_names = [f"{ax}_copy" for ax in data[0].axes_names[:-1]] if data else []
-        outs = self.out_env
-        copy = Node(
-            shape=batch + tuple(node["input"].size() for node in outs),
-            axes_names=batch_names + ["input"] * len(outs),
-            name="virtual_result_copy",
-            network=self,
-            virtual=True,
-        )
-        mats = []
-        if embedding_matrices is None and mpo is not None:
-            return copy, self._attach_mpo(mpo, copy, n_b)
-        for k, node in enumerate(outs):
-            if embedding_matrices is None:
-                copy[n_b + k] ^ node["input"]
-                continue
-            mat = Node(
-                tensor=embedding_matrices[k],
-                axes_names=("input", "output"),
-                name="virtual_result_mat",
-                network=self,
-                virtual=True,
-            )
-            mat["output"] ^ node["input"]
-            mat["input"] ^ copy[n_b + k]
-            mats.append(mat)
-        return copy, mats
-
     def _assemble(
         self, regions: dict, used_left: bool, used_right: bool, renormalize: bool
     ) -> AbstractNode:
@@ -589,22 +552,6 @@ class MPS(ChainAnalysisMixin, TensorNetwork):
             return augmented[0]
         return inline_chain(augmented, renormalize)
 
-    def _attach_mpo(self, mpo: Any, copy: AbstractNode, n_b: int) -> list:
-        """Move ``mpo`` into this network between the output sites and their copy."""
-        if mpo.mats_env[0].network is not self:
-            mpo.mats_env[0].move_to_network(self)
-        for k, (node, mat) in enumerate(zip(self.out_env, mpo.mats_env, strict=True)):
-            if not node["input"].is_dangling():
-                tk_disconnect(node["input"])
-            if not mat["input"].is_dangling():
-                tk_disconnect(mat["input"])
-            mat["output"] ^ node["input"]
-            mat["input"] ^ copy[n_b + k]
-        chain = list(mpo.mats_env)
-        if mpo.boundary == "obc":
-            chain = [mpo.left_node] + chain + [mpo.right_node]
-        return [trace_loops(inline_chain(chain, False))]
-
     def _batch_first(self, node: AbstractNode) -> AbstractNode:
         names = node.axes_names
         batch = [i for i, ax in enumerate(node.axes) if ax.is_batch()]
@@ -613,51 +560,6 @@ class MPS(ChainAnalysisMixin, TensorNetwork):
         if order == list(range(len(names))):
             return node
         return _tensor_op("permute")(node, order)
-
-    def _check_marginal_args(self, embedding_matrices: Any, mpo: Any) -> list | None:
-        n_out = len(self._out_features)
-        if embedding_matrices is not None:
-            if isinstance(embedding_matrices, torch.Tensor):
-                embedding_matrices = [embedding_matrices] * n_out
-            elif not isinstance(embedding_matrices, Sequence):
-                raise TNTypeError(
-                    "`embedding_matrices` should be a tensor or a sequence of "
-                    f"tensors, got {type(embedding_matrices).__name__}"
-                )
-            if len(embedding_matrices) != n_out:
-                raise TNValueError(
-                    f"`embedding_matrices` should have {n_out} elements (one per "
-                    f"output node), got {len(embedding_matrices)}"
-                )
-            for k, (mat, site) in enumerate(
-                zip(embedding_matrices, self._out_features, strict=False)
-            ):
-                if not isinstance(mat, torch.Tensor):
-                    raise TNTypeError(
-                        f"`embedding_matrices[{k}]` should be torch.Tensor, got "
-                        f"{type(mat).__name__}"
-                    )
-                d = self._phys_dim[site]
-                if mat.dim() != 2 or mat.shape[0] != mat.shape[1] or mat.shape[0] != d:
-                    raise TNValueError(
-                        f"`embedding_matrices[{k}]` should be a square ({d}, {d}) "
-                        f"matrix, got shape {tuple(mat.shape)}"
-                    )
-            return list(embedding_matrices)
-        if mpo is not None:
-            try:
-                from torchtn.models.mpo import MPO
-            except ImportError:
-                raise NotImplementedError(
-                    "`mpo` needs torchtn.models.mpo, which is not available"
-                ) from None
-            if not isinstance(mpo, MPO):
-                raise TNTypeError(f"`mpo` should be MPO, got {type(mpo).__name__}")
-            if mpo.n_features != n_out:
-                raise TNValueError(
-                    f"`mpo` should have {n_out} sites (one per output node), got {mpo.n_features}"
-                )
-        return None
 
 
 # Re-exports (spec §1): these modules import MPS, so they come last.
