@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from torchtn.errors import TNTypeError, TNValueError
+from torchtn import linalg
 from torchtn.linalg import MODES, decompose, qr, rq, select_rank, truncated_svd
 
 DTYPE = torch.float64
@@ -344,3 +345,47 @@ def test_decompose_rejects_bad_mode(mode):
 def test_decompose_rejects_bad_side_in_svd_modes():
     with pytest.raises(ValueError, match="side"):
         decompose(torch.randn(3, 3), mode="svdr", side="middle")
+
+
+# -- svd: broadened backward -------------------------------------------------------------------
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5), (4, 4), (2, 6, 4)])
+def test_svd_backward_equals_torch_and_passes_gradcheck(shape):
+    g = torch.Generator().manual_seed(0)
+    m = torch.randn(*shape, dtype=torch.float64, generator=g, requires_grad=True)
+    w = torch.randn(*shape, dtype=torch.float64, generator=g)
+
+    def loss(x, fn):
+        u, s, vh = fn(x)
+        # gauge-invariant in the singular vectors
+        return ((u * s.unsqueeze(-2)) @ vh * w).sum() + (s**3).sum() + (u[..., :1] ** 2).sum()
+
+    torch_svd = lambda x: torch.linalg.svd(x, full_matrices=False)  # noqa: E731
+    mine = torch.autograd.grad(loss(m, linalg.svd), m)[0]
+    ref = torch.autograd.grad(loss(m, torch_svd), m)[0]
+    torch.testing.assert_close(mine, ref)
+    assert torch.autograd.gradcheck(lambda x: loss(x, linalg.svd), (m,))
+    u, s, vh = linalg.svd(m)
+    u2, s2, vh2 = torch_svd(m)
+    assert torch.equal(s, s2) and torch.equal(u, u2) and torch.equal(vh, vh2)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_truncated_svd_gradient_finite_on_degenerate_spectrum(dtype):
+    """Discarded singular values that are equal made torch's backward NaN."""
+    m0 = torch.diag(torch.tensor([3.0, 1e-8, 1e-8, 0.0], dtype=dtype))
+    m = m0.clone().requires_grad_()
+    a, b, r = linalg.truncated_svd(m, rank=2)
+    (a @ b).pow(2).sum().backward()
+    assert r == 2 and torch.isfinite(m.grad).all()
+    # d/dm of ||P m||^2 for the kept dominant direction: 2 * 3 at (0, 0)
+    assert m.grad[0, 0].item() == pytest.approx(6.0)
+    x = m0.clone().requires_grad_()
+    u, s, vh = torch.linalg.svd(x, full_matrices=False)
+    (u[:, :2] * s[:2] @ vh[:2]).pow(2).sum().backward()
+    assert not torch.isfinite(x.grad).all()  # what the broadening fixes
+
+
+def test_svd_complex_and_no_grad_use_torch():
+    m = torch.randn(4, 3, dtype=torch.complex128)
+    u, s, vh = linalg.svd(m)
+    torch.testing.assert_close((u * s.to(u.dtype).unsqueeze(-2)) @ vh, m)

@@ -17,6 +17,7 @@ from torchtn.errors import TNTypeError, TNValueError
 __all__ = [
     "SIDES",
     "MODES",
+    "svd",
     "select_rank",
     "truncated_svd",
     "qr",
@@ -32,6 +33,77 @@ MODES: tuple[str, ...] = ("svd", "svdr", "qr", "rq")
 # Added to the total of the singular values before computing cumulative fractions, so
 # an all-zero spectrum gives fractions of 0 instead of NaN (and therefore full rank).
 _CUM_EPS = 1e-10
+
+
+class _BroadenedSVD(torch.autograd.Function):
+    """Reduced SVD of real matrices whose backward stays finite on degenerate spectra.
+
+    The SVD gradient divides by ``s_j^2 - s_i^2`` and by ``s_i``; equal or zero
+    singular values (common after truncation: discarded values that are all ~0) make
+    torch's own backward return NaN even when the loss does not depend on the ambiguous
+    vectors. Here ``1/x`` is replaced by ``x / (x^2 + eps)`` (Lorentzian broadening),
+    with ``eps`` the dtype's machine epsilon times the largest ``s^2`` (squared again
+    for the ``s^2`` differences): exact wherever the spectrum is non-degenerate at that
+    scale, finite everywhere.
+    """
+
+    @staticmethod
+    def forward(ctx, m: torch.Tensor):  # type: ignore[override]
+        u, s, vh = torch.linalg.svd(m, full_matrices=False)
+        ctx.save_for_backward(u, s, vh)
+        return u, s, vh
+
+    @staticmethod
+    def backward(ctx, gu, gs, gvh):  # type: ignore[override]
+        u, s, vh = ctx.saved_tensors
+        v = vh.mT
+        eps = torch.finfo(s.dtype).eps
+        scale = s.amax(dim=-1, keepdim=True).clamp_min(torch.finfo(s.dtype).tiny)
+        s2 = s * s
+        diff = s2.unsqueeze(-2) - s2.unsqueeze(-1)  # [i, j] = s_j^2 - s_i^2
+        e2 = (eps * scale.unsqueeze(-1) ** 2) ** 2
+        f = diff / (diff * diff + e2)
+        inv_s = s / (s2 + eps * scale**2)
+        inner = torch.zeros_like(diff)
+        if gs is not None:
+            inner = inner + torch.diag_embed(gs)
+        term_u = term_v = None
+        if gu is not None:
+            j = u.mT @ gu
+            inner = inner + (f * (j - j.mT)) * s.unsqueeze(-2)
+            if u.shape[-2] > s.shape[-1]:
+                term_u = ((gu - u @ j) * inv_s.unsqueeze(-2)) @ vh
+        if gvh is not None:
+            gv = gvh.mT
+            k = v.mT @ gv
+            inner = inner + s.unsqueeze(-1) * (f * (k - k.mT))
+            if v.shape[-2] > s.shape[-1]:
+                term_v = u @ ((gv - v @ k) * inv_s.unsqueeze(-2)).mT
+        grad = u @ inner @ vh
+        if term_u is not None:
+            grad = grad + term_u
+        if term_v is not None:
+            grad = grad + term_v
+        return grad
+
+
+def svd(m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Reduced SVD ``m = U diag(S) Vh`` with a backward that is finite on degenerate spectra.
+
+    Real matrices that need a gradient use a broadened backward (see
+    :class:`_BroadenedSVD`); anything else calls ``torch.linalg.svd`` directly. The
+    forward values are torch's.
+
+    Examples:
+        >>> m = torch.zeros(4, 3, dtype=torch.float64, requires_grad=True)
+        >>> u, s, vh = svd(m)
+        >>> (u[:, :1] * s[:1] @ vh[:1]).sum().backward()
+        >>> bool(torch.isfinite(m.grad).all())
+        True
+    """
+    if m.requires_grad and torch.is_grad_enabled() and not m.is_complex():
+        return _BroadenedSVD.apply(m)
+    return torch.linalg.svd(m, full_matrices=False)
 
 
 def _as_number(value: object, name: str, kind: type) -> int | float:
@@ -180,7 +252,7 @@ def truncated_svd(
     """
     _check_side(side)
     _check_matrix(m)
-    u, s, vh = torch.linalg.svd(m, full_matrices=False)
+    u, s, vh = svd(m)
     r = select_rank(s, rank=rank, cum_percentage=cum_percentage, cutoff=cutoff)
     if r < s.shape[-1]:
         u = u[..., :r]
