@@ -7,8 +7,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from torchtn.errors import TNTypeError, TNValueError
 from torchtn import linalg
+from torchtn.errors import TNTypeError, TNValueError
 from torchtn.linalg import MODES, decompose, qr, rq, select_rank, truncated_svd
 
 DTYPE = torch.float64
