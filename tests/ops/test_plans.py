@@ -63,6 +63,8 @@ def test_matmul_forms_match_einsum(shape_x, shape_y, contracted, free_x, free_y,
         ((2, 3, 2, 4), [(0, 2)], (3, 1, 0, 2)),  # stored in another order
         ((2, 3, 2, 4), [(0, 2)], (1, 3, 2, 0)),
         ((2, 2), [(0, 1)], None),  # full trace: a scalar
+        ((4, 3, 3), [(1, 2), (1, 2)], None),  # the same edge listed twice
+        ((3, 3, 3, 2), [(0, 1), (1, 2)], (3, 2, 1, 0)),  # chained: one 3-axis diagonal
     ],
 )
 def test_trace_matches_einsum(shape, pairs, order):

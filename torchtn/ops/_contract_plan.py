@@ -222,6 +222,10 @@ def plan_trace(
     what ``einsum('abb->a')`` computes, without its equation parsing on every call.)
     """
     o = list(order) if order is not None else list(range(rank))
+    pairs = list(dict.fromkeys((i, j) for i, j in pairs))  # an edge listed twice
+    axes = [a for p in pairs for a in p]
+    if len(set(axes)) != len(axes):  # chained pairs: one multi-axis diagonal
+        return _einsum_trace(rank, pairs, o)
     labels: list = list(o)  # node axis held by each stored position; None: a diagonal
     expr = "x"
     for i, j in pairs:
@@ -239,3 +243,13 @@ def plan_trace(
     # Traces record both operands (node1 is node2); only the first is read.
     src = f"def fn(x, *_):\n    return {expr}"
     return _compile(("trace", src), src)
+
+
+def _einsum_trace(rank: int, pairs: Sequence[tuple[int, int]], order: list[int]) -> Callable:
+    letters = [chr(ord("a") + i) if i < 26 else chr(ord("A") + i - 26) for i in range(rank)]
+    for i, j in pairs:
+        letters[j] = letters[i]
+    traced = {a for p in pairs for a in p}
+    eq = "".join(letters[a] for a in order) + "->"
+    eq += "".join(letters[a] for a in range(rank) if a not in traced)
+    return lambda x, *_: torch.einsum(eq, x)

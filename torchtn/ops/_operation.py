@@ -11,6 +11,12 @@ other than the node's (``in_orders``/``out_orders``, lists of node-axis position
 for the node's own order). This lets a contraction produce batch-first results that the
 next contraction consumes without copies; ``.tensor`` always shows node order (a
 permuted view).
+
+Cached calls: after the first cached call a kernel gets a ``fast`` closure holding the
+memory addresses of its operands and result, so later calls are a few dict reads, the
+tensor call and one store. It is keyed on the memory layout (:func:`layout_key`) and
+steps aside, to the general path that resolves every operand, whenever that may have
+changed.
 """
 
 from __future__ import annotations
