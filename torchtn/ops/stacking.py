@@ -375,7 +375,7 @@ def _unbind_fast(succ):
         x = mem[a0]
         if x is None or x.shape != shape:
             return None
-        mem.update(zip(addrs, x.unbind(0), strict=True))
+        mem.update(zip(addrs, x.unbind(0), strict=False))  # equal lengths: same shape
         return children
 
     return fast
@@ -401,17 +401,14 @@ def unbind(node: AbstractNode) -> list[Node]:
     Raises:
         TypeError: If ``node`` is not a stack node.
     """
-    succs = getattr(node, "_successors", None)
-    if succs is not None:
-        succs = succs.get("unbind")
-        if succs is not None:
-            succ = succs.get((node,))
-            if succ is not None:
-                kernel = succ._run
-                fast = kernel.fast if kernel is not None else None
-                if fast is not None:
-                    children = fast()
-                    if children is not None:
-                        return list(children)
-                return _unbind_next(succ, node)
-    return unbind_op(node)
+    try:
+        succ = node._successors["unbind"][(node,)]
+    except (AttributeError, KeyError, TypeError):
+        return unbind_op(node)
+    kernel = succ._run
+    fast = kernel.fast if kernel is not None else None
+    if fast is not None:
+        children = fast()
+        if children is not None:
+            return list(children)
+    return _unbind_next(succ, node)
