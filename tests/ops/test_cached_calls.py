@@ -194,3 +194,9 @@ def test_unbind_cached_after_child_rename():
     tk.stack(nodes)
     tk.unbind(s)
     torch.testing.assert_close(un[1].tensor, nodes[1].tensor)
+
+
+@pytest.mark.parametrize("bad", [None, 3, "x", [1]])
+def test_unbind_of_a_non_node_raises_type_error(bad):
+    with pytest.raises(TypeError, match="stack node"):
+        tk.unbind(bad)

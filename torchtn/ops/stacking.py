@@ -229,6 +229,8 @@ def _unbind_check_first(node):
 
 
 def _unbind_first(node):
+    if not isinstance(node, AbstractNode):
+        raise TNTypeError(f"unbind takes a stack node, got {type(node).__name__}")
     if not is_stack_node(node):
         raise TNTypeError(
             f"Node {node._name!r} is not a stack node: only StackNode/ParamStackNode can be unbound"
