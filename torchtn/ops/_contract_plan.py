@@ -148,7 +148,7 @@ def plan_pair(
     ye = arrange("y", y_form, y_perm, y_groups, True)
     mul = "bmm" if nb else "mm"
     if swap:
-        lines.append(f"    r = {mul}(({ye}).transpose(-1, -2), ({xe}).transpose(-1, -2))")
+        lines.append(f"    r = {mul}({_transposed(ye)}, {_transposed(xe)})")
         out_sizes = sx + syf + sxf
         out_axes_x, out_axes_y = fy, fx
     else:
@@ -172,6 +172,14 @@ def plan_pair(
     if len(lines) == 3 and lines[1] in ("    r = bmm(x, y)", "    r = mm(x, y)"):
         fn.inline = lines[1][8:].replace("x", "{0}").replace("y", "{1}")
     return fn, out_order
+
+
+def _transposed(expr: str) -> str:
+    """``expr`` with its last two axes swapped (undoing a trailing transpose)."""
+    tail = ".transpose(-1, -2)"
+    if expr.endswith(tail):
+        return expr[: -len(tail)]
+    return f"({expr}){tail}" if not expr.isidentifier() else f"{expr}{tail}"
 
 
 def _matmul_form(

@@ -148,7 +148,13 @@ class Program:
                     e if _identity(o) else f"{e}.permute({tuple(inverse_permutation(o))!r})"
                     for e, o in ins
                 ]
-                call = f"{const(kernel.eager)}({', '.join(args)})"
+                inline = getattr(kernel.fn, "inline", None)
+                outs = kernel.out_orders
+                plain = not kernel.multi and not kernel.in_orders
+                if inline is not None and plain and (not outs or _identity(outs[0])):
+                    call = inline.format(*args)
+                else:
+                    call = f"{const(kernel.eager)}({', '.join(args)})"
                 out_orders = (None,) * len(kernel.out_orders)
             children = succ.child if isinstance(succ.child, list) else [succ.child]
             if kernel.multi:
