@@ -40,8 +40,7 @@ def _case(m, d, D, batch, seed=0, requires_grad=False):
 def test_strategies_match_dense_reference(strategy, left, shape):
     m, d, D, batch = shape
     v, cores, x = _case(m, d, D, batch)
-    run = chain.sweep_left if left else chain.sweep_right
-    out = run(v, cores, x, strategy)
+    out = chain.sweep(v, cores, x, "left" if left else "right", strategy)
     assert out.shape == (*batch, D)
     torch.testing.assert_close(out, _reference(v, cores, x, left))
 
@@ -51,8 +50,10 @@ def test_strategies_match_dense_reference(strategy, left, shape):
 def test_gradcheck(strategy, left):
     v, cores, x = _case(4, 2, 3, (3,), requires_grad=True)
     x.requires_grad_()
-    run = chain.sweep_left if left else chain.sweep_right
-    assert torch.autograd.gradcheck(lambda a, b, c: run(a, b, c, strategy), (v, cores, x))
+    side = "left" if left else "right"
+    assert torch.autograd.gradcheck(
+        lambda a, b, c: chain.sweep(a, b, c, side, strategy), (v, cores, x)
+    )
 
 
 @pytest.mark.parametrize("strategy", chain.STRATEGIES)
@@ -74,10 +75,10 @@ def test_front_padded_stack_of_unequal_cores(strategy, left):
         prod = prod @ mat
     if left:
         expected = torch.einsum("l,blr->br", v, prod)
-        out = chain.sweep_left(v, padded, x, strategy, out_size=bonds[-1])
+        out = chain.sweep(v, padded, x, "left", strategy, out_size=bonds[-1])
     else:
         expected = prod @ v
-        out = chain.sweep_right(v, padded, x, strategy, out_size=bonds[0])
+        out = chain.sweep(v, padded, x, "right", strategy, out_size=bonds[0])
     torch.testing.assert_close(out, expected)
 
 
@@ -88,13 +89,21 @@ def test_unequal_bonds_in_one_stack_are_squared():
     x = torch.randn(1, 5, 3, generator=g, dtype=DT)
     v = torch.randn(2, generator=g, dtype=DT)
     expected = torch.einsum("l,lir,bi->br", v, cores[0], x[0])
-    torch.testing.assert_close(chain.sweep_left(v, cores, x, "fly"), expected)
+    torch.testing.assert_close(chain.sweep(v, cores, x, "left", "fly"), expected)
 
 
 def test_feature_mismatch_raises():
     v, cores, x = _case(3, 2, 3, (4,))
     with pytest.raises(ValueError, match="features"):
-        chain.sweep_left(v, cores, x[..., :1])
+        chain.sweep(v, cores, x[..., :1])
+
+
+def test_bad_side_or_strategy_raises():
+    v, cores, x = _case(3, 2, 3, (4,))
+    with pytest.raises(ValueError, match="side"):
+        chain.sweep(v, cores, x, "up")
+    with pytest.raises(ValueError, match="strategy"):
+        chain.sweep(v, cores, x, "left", "magic")
 
 
 @settings(max_examples=25, deadline=None)
@@ -108,10 +117,10 @@ def test_feature_mismatch_raises():
 )
 def test_all_strategies_agree(m, d, D, B, left, seed):
     v, cores, x = _case(m, d, D, (B,), seed=seed)
-    run = chain.sweep_left if left else chain.sweep_right
     ref = _reference(v, cores, x, left)
     for strategy in chain.STRATEGIES:
-        torch.testing.assert_close(run(v, cores, x, strategy), ref)
+        out = chain.sweep(v, cores, x, "left" if left else "right", strategy)
+        torch.testing.assert_close(out, ref)
 
 
 def test_cost_model_choices():

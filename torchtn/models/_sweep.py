@@ -5,7 +5,7 @@ that touches that end of the chain and with the data nodes attached to their ``i
 edges, in one recorded step. The cores and the data are stacked first (with
 ``auto_stack`` the cores' memory *is* the stack, and data stacks are views of
 ``stack_data_memory``), so the replayed program is three lines: two references and one
-call of :func:`torchtn.planning.chain.sweep_left` / ``sweep_right``, which picks its
+call of :func:`torchtn.planning.chain.sweep`, which picks its
 algorithm (on-the-fly, vector or tree) from the shapes of each call.
 
 The result is a resultant node named ``sweep`` with the data's batch axes followed by
@@ -23,7 +23,7 @@ import torchtn.ops as op
 from torchtn.core.node import AbstractNode, Node
 from torchtn.errors import TNValueError
 from torchtn.ops._operation import Kernel, Operation, read_operand, record_successor, run_next
-from torchtn.planning.chain import sweep_left, sweep_right
+from torchtn.planning import chain
 
 __all__ = ["sweep", "sweep_op"]
 
@@ -47,10 +47,9 @@ def _first(
     bond_name = "right" if side == "left" else "left"
     bond = bond_node.get_axis_num(bond_name)
     out_size = bond_node.shape[bond]
-    run = sweep_left if side == "left" else sweep_right
 
     def fn(v: torch.Tensor, c: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return run(v, c, x, None, out_size)
+        return chain.sweep(v, c, x, side, None, out_size)
 
     kernel = Kernel(fn)
     operands = [vector, stack_cores, stack_data]

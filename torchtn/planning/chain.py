@@ -18,9 +18,8 @@ Three algorithms compute it, with the same result:
     (small tensors on a GPU).
 
 :func:`choose` picks one from a cost model on (sites, in_dim, bond, batch, device, grad);
-:func:`sweep_left` / :func:`sweep_right` run the choice made for the shapes of each
-call, so a model traced with a batch of one still uses the right algorithm for the
-batch it later sees.
+:func:`sweep` runs the choice made for the shapes of each call, so a model traced with
+a batch of one still uses the right algorithm for the batch it later sees.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ import math
 
 import torch
 
-__all__ = ["STRATEGIES", "choose", "cost", "sweep_left", "sweep_right"]
+__all__ = ["STRATEGIES", "choose", "cost", "sweep"]
 
 STRATEGIES = ("fly", "vector", "tree")
 
@@ -192,19 +191,22 @@ def _run(
     return w.reshape(*batch, w.shape[-1])
 
 
-def sweep_left(
+def sweep(
     v: torch.Tensor,
     cores: torch.Tensor,
     x: torch.Tensor,
+    side: str = "left",
     strategy: str | None = None,
     out_size: int | None = None,
 ) -> torch.Tensor:
-    """``v · A_0(x_0) ··· A_{m-1}(x_{m-1})`` for each sample.
+    """Close the end of a chain: ``v · A_0(x_0) ··· A_{m-1}(x_{m-1})`` for each sample
+    (``side='left'``), or ``A_0(x_0) ··· A_{m-1}(x_{m-1}) · v`` (``side='right'``).
 
     Args:
-        v: Left boundary vector ``(Dl,)``.
-        cores: Stacked cores ``(m, Dl, d, Dr)`` (left, input, right).
+        v: Boundary vector, ``(Dl,)`` for the left end, ``(Dr,)`` for the right end.
+        cores: Stacked cores ``(m, Dl, d, Dr)`` (left, input, right), in chain order.
         x: Stacked data ``(m, *batch, d)``.
+        side: ``'left'`` or ``'right'``: the end ``v`` closes.
         strategy: One of :data:`STRATEGIES`, or None to :func:`choose` by the shapes.
         out_size: Keep only the last ``out_size`` entries of the result's last axis.
 
@@ -213,23 +215,15 @@ def sweep_left(
     padded the same way and the result cropped from the front.
 
     Returns:
-        ``(*batch, Dr)``.
+        ``(*batch, Dr)`` for the left end, ``(*batch, Dl)`` for the right end.
+
+    Raises:
+        ValueError: If ``side`` or ``strategy`` is unknown, or the data's feature size is
+            not the cores' ``d``.
     """
-    w = _run(strategy, v, cores, x, left=True)
-    return w if out_size is None or out_size == w.shape[-1] else w[..., -out_size:]
-
-
-def sweep_right(
-    v: torch.Tensor,
-    cores: torch.Tensor,
-    x: torch.Tensor,
-    strategy: str | None = None,
-    out_size: int | None = None,
-) -> torch.Tensor:
-    """``A_0(x_0) ··· A_{m-1}(x_{m-1}) · v`` for each sample; see :func:`sweep_left`.
-
-    Returns:
-        ``(*batch, Dl)``.
-    """
-    w = _run(strategy, v, cores, x, left=False)
+    if side not in ("left", "right"):
+        raise ValueError(f"side should be 'left' or 'right', got {side!r}")
+    if strategy is not None and strategy not in STRATEGIES:
+        raise ValueError(f"strategy should be one of {STRATEGIES}, got {strategy!r}")
+    w = _run(strategy, v, cores, x, left=side == "left")
     return w if out_size is None or out_size == w.shape[-1] else w[..., -out_size:]
