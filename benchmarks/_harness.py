@@ -370,6 +370,30 @@ def _short(text: str, limit: int = 160) -> str:
 # ---------------------------------------------------------------------------------------
 
 
+def config_parser(
+    doc: str, *, default_timeout: float, metavar: tuple[str, ...], help_text: str
+) -> argparse.ArgumentParser:
+    """A script's parser: its docstring's first paragraph, the common options and a
+    repeatable ``--config`` of ``len(metavar)`` integers."""
+    parser = argparse.ArgumentParser(
+        description=doc.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_common_args(parser, default_timeout=default_timeout)
+    parser.add_argument(
+        "--config", nargs=len(metavar), type=int, action="append", metavar=metavar, help=help_text
+    )
+    return parser
+
+
+def with_footnotes(out: list[str], results: dict, labels: list[str]) -> str:
+    """Join a report's lines, adding the footnotes of failed or skipped cases."""
+    notes = footnotes(results, labels)
+    if notes:
+        out = [*out, "", notes]
+    return "\n".join(out)
+
+
 def add_common_args(parser: argparse.ArgumentParser, *, default_timeout: float) -> None:
     """Adds the options every benchmark script shares."""
     parser.add_argument(

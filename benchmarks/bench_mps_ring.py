@@ -36,7 +36,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 from collections.abc import Callable
@@ -270,25 +269,15 @@ def report(configs: list[tuple[int, int, int]], metas: dict, results: dict) -> s
         "err = max |lib - hand| / max |hand| over the first "
         f"{HEAD} float32 outputs.",
     ]
-    notes = h.footnotes(results, ["float64 check", *labels])
-    if notes:
-        out += ["", notes]
-    return "\n".join(out)
+    return h.with_footnotes(out, results, ["float64 check", *labels])
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    h.add_common_args(parser, default_timeout=900.0)
-    parser.add_argument(
-        "--config",
-        nargs=3,
-        type=int,
-        action="append",
+    parser = h.config_parser(
+        __doc__,
+        default_timeout=900.0,
         metavar=("N", "D", "B"),
-        help="run this (sites, bond, batch) instead of the default set; repeatable",
+        help_text="run this (sites, bond, batch) instead of the default set; repeatable",
     )
     args = parser.parse_args(argv)
     if args.worker:

@@ -27,7 +27,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import sys
 from typing import Any
 
@@ -273,25 +272,15 @@ def report(configs: list[tuple[int, int, int, int]], metas: dict, results: dict)
         "mem = peak bytes of live tensors allocated during the call (torch profiler "
         "allocation events), above the level at its start.",
     ]
-    notes = h.footnotes(results, ["float64 check", *labels])
-    if notes:
-        out += ["", notes]
-    return "\n".join(out)
+    return h.with_footnotes(out, results, ["float64 check", *labels])
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    h.add_common_args(parser, default_timeout=900.0)
-    parser.add_argument(
-        "--config",
-        nargs=4,
-        type=int,
-        action="append",
+    parser = h.config_parser(
+        __doc__,
+        default_timeout=900.0,
         metavar=("N_FEATURES", "IN_DIM", "BOND", "BATCH"),
-        help="run this configuration instead of the default set; repeatable",
+        help_text="run this configuration instead of the default set; repeatable",
     )
     args = parser.parse_args(argv)
     if args.worker:

@@ -28,7 +28,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import sys
 from typing import Any
 
@@ -134,25 +133,15 @@ def report(configs: list[tuple[int, ...]], max_bond: int, metas: dict, results: 
         "",
         h.markdown_table(headers, rows),
     ]
-    notes = h.footnotes(results, ["float64 check", *labels])
-    if notes:
-        out += ["", notes]
-    return "\n".join(out)
+    return h.with_footnotes(out, results, ["float64 check", *labels])
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    h.add_common_args(parser, default_timeout=600.0)
-    parser.add_argument(
-        "--config",
-        nargs=4,
-        type=int,
-        action="append",
+    parser = h.config_parser(
+        __doc__,
+        default_timeout=600.0,
         metavar=("ROWS", "COLS", "BOND", "BATCH"),
-        help="run this configuration instead of the default set; repeatable",
+        help_text="run this configuration instead of the default set; repeatable",
     )
     parser.add_argument(
         "--max-bond", type=int, default=32, help="max_bond of contract (default 32, TK's)"
