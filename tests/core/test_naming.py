@@ -320,3 +320,16 @@ def test_random_sequences_keep_invariants(seq):
                     objects.append(new)
         check_invariants(net, objects)
     torch.testing.assert_close(len(net.nodes), len([n for n in objects if n.network is net]))
+
+
+def test_enumeration_shift_invalidates_compiled_program():
+    """Adding a second `a` renames the first to `a_0`: its memory slot moves, so a compiled
+    replay or cached-call closure that holds the old address must be dropped."""
+    net = tk.TensorNetwork()
+    first = tk.Node(shape=(2,), name="a", network=net)
+    net._program = sentinel = object()
+    tk.Node(shape=(2,), name="other", network=net)
+    assert net._program is sentinel  # no rename, nothing to invalidate
+    tk.Node(shape=(2,), name="a", network=net)
+    assert first.name == "a_0"
+    assert net._program is None

@@ -142,12 +142,17 @@ class NamingMixin:
         node._name = new
 
     def _set_name(self, node: AbstractNode, new: str) -> None:
-        """Rename a registered node without touching other names (a shift step)."""
+        """Rename a registered node without touching other names (a shift step).
+
+        Its memory slot moves with the name, so compiled programs and cached-call
+        closures holding the old address are invalidated.
+        """
         had = self._pop_param(node)
         self._detach_edges(node)
         self._relabel(node, new)
         self._put_param(node, had)
         self._add_node_edges(node)
+        self._notify_memory_change()
 
     # -- enumeration -------------------------------------------------------------------------
     def _assign_name(self, node: AbstractNode, requested: str) -> str:
