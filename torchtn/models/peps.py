@@ -14,6 +14,7 @@ import torch
 from torchtn.core.network import TensorNetwork
 from torchtn.core.node import AbstractNode, ParamNode
 from torchtn.errors import TNTypeError, TNValueError
+from torchtn.models._chain_nodes import attribute
 from torchtn.models._peps_contract import contract_grid
 from torchtn.models.conv import AbstractConvClass, IntPair
 
@@ -211,41 +212,27 @@ class PEPS(TensorNetwork):
             )
 
     # -- properties ------------------------------------------------------------------------
-    @property
-    def n_rows(self) -> int:
-        """Number of rows."""
-        return self._n_rows
-
-    @property
-    def n_cols(self) -> int:
-        """Number of columns."""
-        return self._n_cols
+    n_rows = attribute("_n_rows", "Number of rows.")
+    n_cols = attribute("_n_cols", "Number of columns.")
 
     @property
     def boundary(self) -> list[str]:
         """``[vertical, horizontal]`` boundary conditions."""
         return list(self._boundary)
 
-    @property
-    def in_dim(self) -> int:
-        """Physical dimension of every site."""
-        return self._in_dim
+    in_dim = attribute("_in_dim", "Physical dimension of every site.")
 
     @property
     def bond_dim(self) -> list[int]:
         """``[horizontal, vertical]`` bond dimensions."""
         return list(self._bond_dim)
 
-    @property
-    def n_batches(self) -> int:
-        """Number of batch axes of the input data."""
-        return self._n_batches
-
-    @property
-    def contraction_plan(self) -> str | None:
-        """Plan of the last first-call contraction: ``'boundary'``, ``'zipper'``,
-        ``'einsum'``, or None before any (see :meth:`contract`)."""
-        return self._plan
+    n_batches = attribute("_n_batches", "Number of batch axes of the input data.")
+    contraction_plan = attribute(
+        "_plan",
+        "Plan of the last first-call contraction: ``'boundary'``, ``'zipper'``, "
+        "``'einsum'``, or None before any (see :meth:`contract`).",
+    )
 
     # -- initialisation / data -------------------------------------------------------------
     def initialize(self, std: float = 1e-9) -> None:
