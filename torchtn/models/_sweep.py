@@ -17,8 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import torch
-
 import torchtn.ops as op
 from torchtn.core.node import AbstractNode, Node
 from torchtn.errors import TNValueError
@@ -48,10 +46,7 @@ def _first(
     bond = bond_node.get_axis_num(bond_name)
     out_size = bond_node.shape[bond]
 
-    def fn(v: torch.Tensor, c: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return chain.sweep(v, c, x, side, None, out_size)
-
-    kernel = Kernel(fn)
+    kernel = Kernel(chain.sweep_kernel(side, None, out_size))
     operands = [vector, stack_cores, stack_data]
     tensor = kernel.eager(*(read_operand(n) for n in operands))
     data = datas[0]

@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 
 import torch
 
-__all__ = ["STRATEGIES", "choose", "cost", "sweep"]
+__all__ = ["STRATEGIES", "choose", "cost", "sweep", "sweep_kernel"]
 
 STRATEGIES = ("fly", "vector", "tree")
 
@@ -221,9 +222,26 @@ def sweep(
         ValueError: If ``side`` or ``strategy`` is unknown, or the data's feature size is
             not the cores' ``d``.
     """
+    return sweep_kernel(side, strategy, out_size)(v, cores, x)
+
+
+def sweep_kernel(
+    side: str = "left", strategy: str | None = None, out_size: int | None = None
+) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]:
+    """``fn(v, cores, x)`` computing :func:`sweep` with these arguments, checked once
+    (for replayed programs, which call it many times).
+
+    Raises:
+        ValueError: If ``side`` or ``strategy`` is unknown.
+    """
     if side not in ("left", "right"):
         raise ValueError(f"side should be 'left' or 'right', got {side!r}")
     if strategy is not None and strategy not in STRATEGIES:
         raise ValueError(f"strategy should be one of {STRATEGIES}, got {strategy!r}")
-    w = _run(strategy, v, cores, x, left=side == "left")
-    return w if out_size is None or out_size == w.shape[-1] else w[..., -out_size:]
+    left = side == "left"
+
+    def fn(v: torch.Tensor, cores: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        w = _run(strategy, v, cores, x, left)
+        return w if out_size is None or out_size == w.shape[-1] else w[..., -out_size:]
+
+    return fn
