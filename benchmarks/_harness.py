@@ -370,6 +370,23 @@ def _short(text: str, limit: int = 160) -> str:
 # ---------------------------------------------------------------------------------------
 
 
+def report_head(
+    title: str, metas: dict, results: dict, n_configs: int, case: str, tol: float
+) -> tuple[dict[str, list], list[str]]:
+    """Per-library results (the float64 check first, then one per config) and the first
+    lines of a report: the machine header and the float64 check (described by ``case``)
+    of each library's ``out`` and ``grad`` against the hand-written worker's."""
+    get = {lib: results.get(lib, [None] * (n_configs + 1)) for lib in LIBS}
+    lines = check_lines(
+        get["torch"][0],
+        {lib: get[lib][0] for lib in ("torchtn", "tensorkrowch")},
+        ("out", "grad"),
+        tol,
+    )
+    head = [machine_header(title, metas), "", f"Validation (float64, {case}, tol {tol:g}):"]
+    return get, [*head, *lines]
+
+
 def config_parser(
     doc: str, *, default_timeout: float, metavar: tuple[str, ...], help_text: str
 ) -> argparse.ArgumentParser:

@@ -206,21 +206,14 @@ def _ratio(res: dict | None, key: str, lib_t: float | None, hand_t: float | None
 
 def report(configs: list[tuple[int, int, int]], metas: dict, results: dict) -> str:
     labels = [f"n={n} D={D} B={B}" for n, D, B in configs]
-    get = {lib: results.get(lib, [None] * (len(configs) + 1)) for lib in h.LIBS}
-    out = [h.machine_header("Traced periodic MPS ring (stack/unbind/@ chain/trace)", metas)]
-
-    # Validation (float64).
-    lines = h.check_lines(
-        get["torch"][0],
-        {lib: get[lib][0] for lib in ("torchtn", "tensorkrowch")},
-        ("out", "grad"),
+    get, out = h.report_head(
+        "Traced periodic MPS ring (stack/unbind/@ chain/trace)",
+        metas,
+        results,
+        len(configs),
+        f"n={CHECK['n']}, D={CHECK['D']}, B={CHECK['B']}",
         CHECK_TOL,
     )
-    out += [
-        "",
-        f"Validation (float64, n={CHECK['n']}, D={CHECK['D']}, B={CHECK['B']}, tol {CHECK_TOL:g}):",
-        *lines,
-    ]
 
     def table(key: str, title: str, with_check: bool) -> list[str]:
         rows = []

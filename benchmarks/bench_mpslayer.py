@@ -205,20 +205,14 @@ def measure(lib: str, tk: Any, case: dict[str, Any]) -> dict[str, Any]:
 
 def report(configs: list[tuple[int, int, int, int]], metas: dict, results: dict) -> str:
     labels = [f"n={n} d={d} D={D} B={B}" for n, d, D, B in configs]
-    get = {lib: results.get(lib, [None] * (len(configs) + 1)) for lib in h.LIBS}
-    out = [h.machine_header("MPSLayer (obc, out_dim=10, auto_stack, traced)", metas)]
-    lines = h.check_lines(
-        get["torch"][0],
-        {lib: get[lib][0] for lib in ("torchtn", "tensorkrowch")},
-        ("out", "grad"),
+    get, out = h.report_head(
+        "MPSLayer (obc, out_dim=10, auto_stack, traced)",
+        metas,
+        results,
+        len(configs),
+        f"n_features={CHECK['n']}, in_dim={CHECK['d']}, bond={CHECK['D']}, B={CHECK['B']}",
         CHECK_TOL,
     )
-    out += [
-        "",
-        f"Validation (float64, n_features={CHECK['n']}, in_dim={CHECK['d']}, "
-        f"bond={CHECK['D']}, B={CHECK['B']}, tol {CHECK_TOL:g}):",
-        *lines,
-    ]
 
     def time_table(key: str, title: str) -> list[str]:
         rows = []
