@@ -14,9 +14,9 @@ from typing import Any
 
 import torch
 
-from torchtn.examples.digits_mps import load_digits_tensors
-
 __all__ = [
+    "embed",
+    "load_digits_tensors",
     "add_common_args",
     "setup",
     "digits",
@@ -26,6 +26,27 @@ __all__ = [
     "fit",
     "save_outputs",
 ]
+
+
+def embed(x: torch.Tensor) -> torch.Tensor:
+    """Map pixels in ``[0, 1]`` to the 3-dimensional feature ``[1, x, 1 - x]``."""
+    return torch.stack([torch.ones_like(x), x, 1 - x], dim=-1)
+
+
+def load_digits_tensors(seed: int, dtype: torch.dtype = torch.float32):
+    """The 1797 bundled digits as ``(x_train, y_train, x_test, y_test)``, pixels in [0, 1].
+
+    A stratified 75/25 split with ``seed``.
+    """
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    data = load_digits()
+    x = torch.tensor(data.data, dtype=dtype) / 16.0
+    y = torch.tensor(data.target, dtype=torch.long)
+    idx = torch.arange(len(y)).numpy()
+    tr, te = train_test_split(idx, test_size=0.25, random_state=seed, stratify=data.target)
+    return x[tr], y[tr], x[te], y[te]
 
 
 def add_common_args(parser: argparse.ArgumentParser, name: str) -> None:
@@ -61,7 +82,7 @@ def digits(
     """The bundled 8x8 digits as ``(x_train, y_train, x_test, y_test)`` on ``device``.
 
     Pixels are in ``[0, 1]``, images flattened row-major to 64 features, 75/25 stratified
-    split (see :func:`torchtn.examples.digits_mps.load_digits_tensors`). ``n_train`` keeps
+    split (see :func:`load_digits_tensors`). ``n_train`` keeps
     only the first training digits (for quick runs).
     """
     x_tr, y_tr, x_te, y_te = load_digits_tensors(seed)

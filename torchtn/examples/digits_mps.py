@@ -20,60 +20,9 @@ from collections.abc import Sequence
 import torch
 
 import torchtn as tk
+from torchtn.examples._common import accuracy, embed, load_digits_tensors, n_params, train_epoch
 
 __all__ = ["main", "embed", "load_digits_tensors"]
-
-
-def embed(x: torch.Tensor) -> torch.Tensor:
-    """Map pixels in ``[0, 1]`` to the 3-dimensional feature ``[1, x, 1 - x]``."""
-    return torch.stack([torch.ones_like(x), x, 1 - x], dim=-1)
-
-
-def load_digits_tensors(seed: int, dtype: torch.dtype = torch.float32):
-    """The 1797 bundled digits as ``(x_train, y_train, x_test, y_test)``, pixels in [0, 1].
-
-    A stratified 75/25 split with ``seed``.
-    """
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    data = load_digits()
-    x = torch.tensor(data.data, dtype=dtype) / 16.0
-    y = torch.tensor(data.target, dtype=torch.long)
-    idx = torch.arange(len(y)).numpy()
-    tr, te = train_test_split(idx, test_size=0.25, random_state=seed, stratify=data.target)
-    return x[tr], y[tr], x[te], y[te]
-
-
-def _accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int) -> float:
-    correct = 0
-    with torch.no_grad():
-        for i in range(0, len(y), batch):
-            scores = model(embed(x[i : i + batch]))
-            correct += (scores.argmax(-1) == y[i : i + batch]).sum().item()
-    return correct / len(y)
-
-
-def _n_params(model: torch.nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-def _epoch(model, opt, x, y, batch, gen, desc, quiet, sched=None) -> float:
-    from tqdm import tqdm
-
-    loss_fn = torch.nn.CrossEntropyLoss()
-    perm = torch.randperm(len(y), generator=gen)
-    total, steps = 0.0, range(0, len(y), batch)
-    for i in tqdm(steps, desc=desc, leave=False, disable=quiet):
-        idx = perm[i : i + batch]
-        loss = loss_fn(model(embed(x[idx])), y[idx])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if sched is not None:
-            sched.step()
-        total += loss.item() * len(idx)
-    return total / len(y)
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
@@ -140,15 +89,15 @@ def main(argv: Sequence[str] | None = None) -> dict:
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
     history = {"loss": [], "train": [], "test": []}
     print(
-        f"MPSLayer: {n_pixels + 1} sites, bond {args.bond}, {_n_params(model)} parameters, "
+        f"MPSLayer: {n_pixels + 1} sites, bond {args.bond}, {n_params(model)} parameters, "
         f"{len(y_tr)} train / {len(y_te)} test digits, device {device}"
     )
     for epoch in range(1, args.epochs + 1):
-        loss = _epoch(
-            model, opt, x_tr, y_tr, args.batch_size, gen, f"epoch {epoch}", args.quiet, sched
+        loss = train_epoch(
+            model, opt, x_tr, y_tr, embed, args.batch_size, gen, f"epoch {epoch}", args.quiet, sched
         )
-        tr = _accuracy(model, x_tr, y_tr, 256)
-        te = _accuracy(model, x_te, y_te, 256)
+        tr = accuracy(model, x_tr, y_tr, embed)
+        te = accuracy(model, x_te, y_te, embed)
         for k, v in zip(("loss", "train", "test"), (loss, tr, te), strict=False):
             history[k].append(v)
         print(
@@ -157,18 +106,18 @@ def main(argv: Sequence[str] | None = None) -> dict:
         )
     train_time = time.perf_counter() - start
 
-    before = {"params": _n_params(model), "test": history["test"][-1]}
+    before = {"params": n_params(model), "test": history["test"][-1]}
     model.canonicalize(cum_percentage=args.cum_percentage, renormalize=True)
     model.trace(torch.zeros(1, n_pixels, 3, device=device))
-    pruned = {"params": _n_params(model), "test": _accuracy(model, x_te, y_te, 256)}
+    pruned = {"params": n_params(model), "test": accuracy(model, x_te, y_te, embed)}
     print(
         f"pruned with cum_percentage={args.cum_percentage}: {before['params']} -> "
         f"{pruned['params']} parameters, test acc {before['test']:.4f} -> "
         f"{pruned['test']:.4f}"
     )
     opt = torch.optim.Adam(model.parameters(), lr=args.lr / 10, weight_decay=args.weight_decay)
-    loss = _epoch(model, opt, x_tr, y_tr, args.batch_size, gen, "retrain", args.quiet)
-    retrained = _accuracy(model, x_te, y_te, 256)
+    loss = train_epoch(model, opt, x_tr, y_tr, embed, args.batch_size, gen, "retrain", args.quiet)
+    retrained = accuracy(model, x_te, y_te, embed)
     print(f"retrained 1 epoch: loss {loss:.4f}  test acc {retrained:.4f}")
 
     os.makedirs(args.out, exist_ok=True)

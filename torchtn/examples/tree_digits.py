@@ -29,7 +29,7 @@ import torch
 
 import torchtn as tk
 from torchtn.examples import _common
-from torchtn.examples.digits_mps import embed
+from torchtn.examples._common import embed
 
 __all__ = ["morton_order", "tree_shapes", "main"]
 
