@@ -322,14 +322,12 @@ def test_random_sequences_keep_invariants(seq):
     torch.testing.assert_close(len(net.nodes), len([n for n in objects if n.network is net]))
 
 
-def test_enumeration_shift_invalidates_compiled_program():
-    """Adding a second `a` renames the first to `a_0`: its memory slot moves, so a compiled
-    replay or cached-call closure that holds the old address must be dropped."""
+def test_enumeration_shift_invalidates_cached_addresses():
+    """Adding a second `a` renames the first to `a_0`: its memory slot moves, so replays
+    and cached operand addresses built before must be seen as stale."""
     net = tk.TensorNetwork()
     first = tk.Node(shape=(2,), name="a", network=net)
-    net._program = sentinel = object()
-    tk.Node(shape=(2,), name="other", network=net)
-    assert net._program is sentinel  # no rename, nothing to invalidate
+    layout = net._recording.layout
     tk.Node(shape=(2,), name="a", network=net)
     assert first.name == "a_0"
-    assert net._program is None
+    assert net._recording.layout > layout

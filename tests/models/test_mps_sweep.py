@@ -25,7 +25,9 @@ def _ref(mps, data):
 
 
 def _names(model):
-    return sorted({n.name.split("_")[0] for n in model.resultant_nodes.values()})
+    return sorted(
+        {n.name.removeprefix("mps_").split("_")[0] for n in model.resultant_nodes.values()}
+    )
 
 
 @pytest.mark.parametrize("outs", [[], [0], [4], [2], [1, 3], [0, 4], [1, 2]])

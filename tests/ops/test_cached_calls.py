@@ -1,9 +1,9 @@
-"""Cached (second and later) calls: the fast closures follow every memory-layout change.
+"""Cached (second and later) calls follow every memory-layout change.
 
-A cached call reads operand slots whose addresses were looked up when its closure was
-built; these tests change the layout in every way the library allows between calls
-(renames, name shifts when a node is added, references, emptied slots, new tensors,
-shape changes, copies) and check that the result is still the one of the general path.
+A cached call reads operand slots whose addresses were looked up once per memory layout
+(``Successor._slots``); these tests change the layout in every way the library allows
+between calls (renames, name shifts when a node is added, references, emptied slots, new
+tensors, shape changes, copies) and check that the result is still the right one.
 """
 
 from __future__ import annotations
@@ -41,13 +41,13 @@ def _stack_net(n=5, auto_unbind=False):
     return net, nodes
 
 
-def test_matmul_cached_fast_path_and_new_tensors():
+def test_matmul_cached_slots_and_new_tensors():
     _, a, b = _pair()
     c = a @ b
     for _ in range(3):
         assert a @ b is c
         torch.testing.assert_close(c.tensor, _expected(a, b))
-    assert a.successors["contract_edges"][(None, a, b)]._run.fast is not None
+    assert a.successors["contract_edges"][(None, a, b)]._slots is not None
     a.tensor = torch.randn(2, 3, 4, dtype=DT)  # same slot, new tensor
     b.tensor = torch.randn(4, 5, dtype=DT)
     assert a @ b is c
@@ -107,13 +107,13 @@ def test_matmul_cached_batch_size_change():
         torch.testing.assert_close(c.tensor, a.tensor @ b.tensor)
 
 
-def test_fast_closure_not_copied():
+def test_cached_slots_not_copied():
     net, a, b = _pair()
     a @ b
     a @ b
     net2 = net.copy()
     a2, b2 = net2["a"], net2["b"]
-    assert a2.successors["contract_edges"][(None, a2, b2)]._run.fast is None
+    assert a2.successors["contract_edges"][(None, a2, b2)]._slots is None
     a2.tensor = torch.randn(2, 3, 4, dtype=DT)
     c2 = a2 @ b2
     assert c2.network is net2
@@ -131,7 +131,6 @@ def test_traced_network_takes_general_path():
     net._notify_memory_change()
     c = a @ b
     torch.testing.assert_close(c.tensor, _expected(a, b))
-    assert a.successors["contract_edges"][(None, a, b)]._run.fast is None
 
 
 def test_stack_cached_follows_tensors_and_renames():

@@ -94,9 +94,11 @@ def test_split_inplace_reuses_cached_children():
 def test_finish_inplace_clears_records_and_program():
     net, nodes = _chain(3)
     m = mul(nodes[0], 2.0)
-    assert net._seq_ops and net._seq_succ
+    assert net._seq_ops and net._recording.steps
+    version = net._recording.version
     r = contract_between_(nodes[1], nodes[2])
-    assert net._seq_ops == [] and net._seq_succ == [] and net._program is None
+    assert net._seq_ops == [] and net._recording.steps == []
+    assert net._recording.version > version  # replays built before are stale
     assert m.is_resultant()  # other resultants are left alone
     assert r.name == "contract_edges_ip"
 

@@ -93,7 +93,7 @@ def test_auto_stack_params():
         torch.testing.assert_close(n.tensor.detach(), before[i])
     # Second stack computes nothing and returns the same node.
     assert tk.stack(nodes) is s
-    assert net._seq_succ[-1]._run is None
+    assert net._recording.steps[-1]._run is None
     # Gradients reach the stack parameter and the members' grad slices.
     (s.tensor**2).sum().backward()
     torch.testing.assert_close(s.grad, 2 * s.tensor.detach())

@@ -1,9 +1,18 @@
-"""The execution half of `TensorNetwork`: data nodes, forward, trace and reset.
+"""The execution half of `TensorNetwork`: data nodes, forward, trace, reset, compile.
 
-``forward`` runs the user's ``contract()`` once; after that it replays the recorded
-operations (``_seq_ops``). The replay is delegated to a compiled program installed by
-:mod:`torchtn.ops` (``TensorNetwork._compile_program``), which runs the recorded
-kernels as one flat function without touching nodes, edges or caches per step.
+``forward`` runs the user's ``contract()`` once, which records every operation's first
+call in the network's :class:`~torchtn.core.recording.Recording`; after that it replays
+the recording as one ``torch.fx`` graph (:mod:`torchtn.core.replay`) without touching
+nodes, edges or caches per step:
+
+* untraced, the replay returns every resultant's tensor and writes it back (TensorKrowch
+  keeps them);
+* after :meth:`~ExecutionMixin.trace`, it returns only the output; the consumed
+  intermediate and data memories are freed (TensorKrowch's inverse memory), and the
+  input data is passed to the graph without being stored. Node shapes are refreshed
+  whenever the input shapes change;
+* under ``torch.compile``/``torch.export`` tracing or a ``torch.func`` transform, it is a
+  pure function of the input and the parameters: nothing is written to the network.
 """
 
 from __future__ import annotations
@@ -13,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import torch
 
+from torchtn.core.replay import ReplayProgram
 from torchtn.errors import TNTypeError, TNValueError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -24,8 +34,6 @@ __all__ = ["ExecutionMixin"]
 
 class ExecutionMixin:
     """Data nodes and the contract/replay cycle (mixed into TensorNetwork)."""
-
-    _compile_program = None  # installed by torchtn.ops: fn(network) -> program
 
     # -- data nodes ----------------------------------------------------------------------------
     def set_data_nodes(self, input_edges: Sequence[Union[Edge, int]], num_batch_edges: int) -> None:
@@ -134,6 +142,18 @@ class ExecutionMixin:
             data: A tensor ``(batch_1, ..., batch_k, n_features, feature)`` or a sequence
                 of ``n_features`` tensors ``(batch_1, ..., batch_k, feature)``.
         """
+        for address, tensor in self._data_tensors(data).items():
+            node = self._all_nodes[address]
+            if node._virtual:  # stack_data_memory: the data nodes are its slices
+                node.tensor = tensor
+                shape = tensor.shape[1:]
+                for data_node in self._data_nodes.values():
+                    data_node._shape = shape
+            else:
+                node.tensor = tensor
+
+    def _data_tensors(self, data: Any) -> dict[str, torch.Tensor]:
+        """What :meth:`add_data` stores, by memory address, without storing it."""
         stack_node = self._virtual_nodes.get("stack_data_memory")
         if stack_node is not None:
             if isinstance(data, torch.Tensor):
@@ -145,26 +165,33 @@ class ExecutionMixin:
                 stacked = data.movedim(-2, 0)
             else:
                 stacked = torch.stack(list(data), 0)
-            stack_node.tensor = stacked
-            shape = stacked.shape[1:]
-            for node in self._data_nodes.values():
-                node._shape = shape
-            return
+            return {stack_node._tensor_info["address"]: stacked}
         if not self._data_nodes:
             raise TNValueError(
                 f"Network {self.name!r} has no data nodes; call set_data_nodes() first"
             )
-        for i, node in enumerate(self._data_nodes.values()):
-            node.tensor = data[i]
+        return {
+            node._tensor_info["address"]: data[i]
+            for i, node in enumerate(self._data_nodes.values())
+        }
+
+    def _data_shapes(self, values: dict[str, torch.Tensor]) -> None:
+        """Give the data nodes the shapes of ``values`` (as :meth:`add_data` would)."""
+        for address, tensor in values.items():
+            node = self._all_nodes[address]
+            node._shape = tensor.shape
+            if node._virtual:
+                shape = tensor.shape[1:]
+                for data_node in self._data_nodes.values():
+                    data_node._shape = shape
 
     # -- reset / trace / forward ----------------------------------------------------------------
     def reset(self) -> None:
         """Delete resultant nodes and auto-stack memories; restore leaves' own memory."""
         self._traced = False
-        self._seq_ops = []
-        self._seq_succ = []
+        self._recording.clear()
         self._inverse_memory = {}
-        self._program = None
+        self._replays = {}
         if not self._resultant_nodes and not self._virtual_nodes:
             return
         params = self._parameters
@@ -220,23 +247,139 @@ class ExecutionMixin:
         Returns:
             The tensor of the final node.
         """
-        if data is not None:
-            if not self._data_nodes:
-                try:
-                    self.set_data_nodes()
-                except TypeError as err:
-                    raise TNTypeError(
-                        f"Network {self.name!r} has no data nodes and set_data_nodes() needs "
-                        "arguments: override set_data_nodes() in your subclass or call it "
-                        "explicitly before passing data"
-                    ) from err
-            self.add_data(data=data)
+        if data is not None and not self._data_nodes:
+            try:
+                self.set_data_nodes()
+            except TypeError as err:
+                raise TNTypeError(
+                    f"Network {self.name!r} has no data nodes and set_data_nodes() needs "
+                    "arguments: override set_data_nodes() in your subclass or call it "
+                    "explicitly before passing data"
+                ) from err
         if not self._resultant_nodes:
+            if _pure_call():
+                raise TNValueError(
+                    f"Network {self.name!r} has recorded nothing yet: call trace(example) (or "
+                    "run it once) before torch.compile, torch.export or torch.func transforms"
+                )
+            if data is not None:
+                self.add_data(data=data)
             return self.contract(*args, **kwargs).tensor
-        return self._replay()
+        return self._replay(data)
 
-    def _replay(self) -> torch.Tensor:
-        program = self._program
-        if program is None or not program.valid_for(self):
-            program = self._program = type(self)._compile_program(self)
-        return program.run(self)
+    # -- replay ------------------------------------------------------------------------------
+    def _program(self, full: bool) -> Any:
+        """The replay program of the current recording (rebuilt when it changed)."""
+        program = self._replays.get(full)
+        if program is None or program.version != self._recording.version:
+            # Only the steady-state form is compiled (the full form of a traced network
+            # runs once per new input shape).
+            kwargs = self._compile_kwargs if full != self._traced else None
+            program = self._replays[full] = ReplayProgram(self, full, kwargs)
+        return program
+
+    def _replay(self, data: Any) -> torch.Tensor:
+        pure = _pure_call()
+        full = not (self._traced or pure)
+        program = self._program(full)
+        low = program.lowered
+        values = None
+        if data is not None:
+            if full or type(self).add_data is not ExecutionMixin.add_data:
+                self.add_data(data)  # untraced: data memories hold the data afterwards
+            else:
+                values = self._data_tensors(data)
+        mem = self._memory_nodes
+        if values is None:
+            inputs = [mem[a] for a in low.inputs]
+        else:
+            inputs = [values[a] if a in values else mem[a] for a in low.inputs]
+        if pure:
+            return program(*inputs)[0]
+        try:
+            signature = tuple([t.shape for t in inputs])
+        except AttributeError:
+            raise _empty_input(self, low, inputs) from None
+        if full:
+            result = program(*inputs)
+            self._write_back(low, result)
+            return result[0]
+        if signature == program.signature:
+            result = program(*inputs)
+            out = result[0]
+            owner = low.out_owner
+            mem[owner._tensor_info["address"]] = result[1] if low.written else out
+            if values is None and data is not None:  # add_data stored it: free it again
+                for i in low.data_inputs:
+                    mem[low.inputs[i]] = None
+            return out
+        # New input shapes: one full run refreshes every node's shape, then frees.
+        result = self._program(True)(*inputs)
+        self._write_back(self._replays[True].lowered, result)
+        if values is not None:
+            self._data_shapes(values)
+        for address in low.free:
+            mem[address] = None
+        program.signature = signature
+        return result[0]
+
+    def _write_back(self, low: Any, result: tuple) -> None:
+        """Store the tensors a full replay returned in their nodes' memories."""
+        mem = self._memory_nodes
+        out_node = low.out_node
+        for node, tensor in zip((out_node, *low.written), result, strict=True):
+            info = node._tensor_info
+            if info["address"] is not None:
+                mem[info["address"]] = tensor
+            node._shape = tensor.shape
+        for stack, children in low.index_unbinds:
+            shape = stack._shape
+            for c in children:
+                c._shape = torch.Size(
+                    shape[k + 1] if ax._batch else s
+                    for k, (ax, s) in enumerate(zip(c._axes, c._shape, strict=True))
+                )
+
+    def compile(self, **kwargs: Any) -> None:
+        """Run replays through ``torch.compile(**kwargs)`` from now on.
+
+        Compiles the recorded replay (the ``fx`` graph of :meth:`replay_module`), not
+        the first call's Python. Call it once, before or after :meth:`trace`; the
+        compiled function is rebuilt when the recording changes. ``compile()`` with no
+        arguments uses torch's defaults (inductor).
+        """
+        self._compile_kwargs = dict(kwargs)
+        self._replays = {}
+
+    def replay_module(self, traced: bool | None = None) -> torch.fx.GraphModule:
+        """The ``fx.GraphModule`` that replays the recording.
+
+        Args:
+            traced: The traced form (returns only the output) or the untraced one
+                (returns every resultant for write-back); the network's mode if None.
+
+        Raises:
+            ValueError: If nothing is recorded yet.
+        """
+        full = not self._traced if traced is None else not traced
+        return self._program(full).module
+
+    def replay_code(self, traced: bool | None = None) -> str:
+        """The generated Python code of :meth:`replay_module`."""
+        return self.replay_module(traced).code
+
+
+def _pure_call() -> bool:
+    """Whether forward must not write to the network (compile/export tracing, torch.func)."""
+    return torch.compiler.is_compiling() or torch._C._are_functorch_transforms_active()
+
+
+def _empty_input(net: Any, low: Any, inputs: list) -> TNValueError:
+    for address, t in zip(low.inputs, inputs, strict=True):
+        if t is None:
+            return TNValueError(
+                f"Node {address!r} of network {net.name!r} has no tensor (it is empty, or "
+                "its memory was freed after a traced forward); pass data to forward or set "
+                "the node's tensor"
+            )
+    return TNValueError(f"Network {net.name!r}: replay inputs are not tensors")

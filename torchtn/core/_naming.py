@@ -24,38 +24,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from torchtn._utils import erase_enum
+from torchtn.core.registry import BUILTIN_OPERATIONS, is_reserved
 
 if TYPE_CHECKING:  # pragma: no cover
     from torchtn.core.node import AbstractNode
 
 __all__ = ["NamingMixin", "OPERATION_NAMES", "is_operation_name"]
 
-#: Names of TensorKrowch 1.1.6's operations. A non-resultant node may not take a name
-#: whose base is one of them (nor one registered later in ``TensorNetwork.operations``).
-OPERATION_NAMES = frozenset(
-    {
-        "permute",
-        "tprod",
-        "mul",
-        "div",
-        "add",
-        "sub",
-        "renormalize",
-        "conj",
-        "split",
-        "contract_edges",
-        "stack",
-        "unbind",
-        "einsum",
-    }
-)
+#: Names reserved for operation results: TensorKrowch 1.1.6's operations and torchtn's
+#: built-in ones (see :mod:`torchtn.core.registry`; user operations add theirs).
+OPERATION_NAMES = frozenset(BUILTIN_OPERATIONS)
 
 _MISSING = object()
 
 
-def is_operation_name(base: str, operations: dict) -> bool:
+def is_operation_name(base: str) -> bool:
     """Whether ``base`` is reserved for the results of an operation."""
-    return base in OPERATION_NAMES or base in operations
+    return is_reserved(base)
 
 
 class NamingMixin:

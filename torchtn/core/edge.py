@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Union
 
 from torchtn.core.axis import Axis
+from torchtn.core.registry import function as _op
 from torchtn.errors import TNTypeError, TNValueError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -193,63 +194,43 @@ class Edge:
     # -- operations (functions in torchtn.ops) ---------------------------------------------
     def contract(self):
         """Same as :func:`torchtn.ops.contract`."""
-        from torchtn.core.node import _ops
-
-        return _ops().contract(self)
+        return _op("contract")(self)
 
     def contract_(self):
         """Same as :func:`torchtn.ops.contract_`."""
-        from torchtn.core.node import _ops
-
-        return _ops().contract_(self)
+        return _op("contract_")(self)
 
     def svd(self, side="left", rank=None, cum_percentage=None, cutoff=None):
         """Same as :func:`torchtn.ops.svd`."""
-        from torchtn.core.node import _ops
-
-        return _ops().svd(self, side, rank, cum_percentage, cutoff)
+        return _op("svd")(self, side, rank, cum_percentage, cutoff)
 
     def svd_(self, side="left", rank=None, cum_percentage=None, cutoff=None):
         """Same as :func:`torchtn.ops.svd_`."""
-        from torchtn.core.node import _ops
-
-        return _ops().svd_(self, side, rank, cum_percentage, cutoff)
+        return _op("svd_")(self, side, rank, cum_percentage, cutoff)
 
     def svdr(self, side="left", rank=None, cum_percentage=None, cutoff=None):
         """Same as :func:`torchtn.ops.svdr`."""
-        from torchtn.core.node import _ops
-
-        return _ops().svdr(self, side, rank, cum_percentage, cutoff)
+        return _op("svdr")(self, side, rank, cum_percentage, cutoff)
 
     def svdr_(self, side="left", rank=None, cum_percentage=None, cutoff=None):
         """Same as :func:`torchtn.ops.svdr_`."""
-        from torchtn.core.node import _ops
-
-        return _ops().svdr_(self, side, rank, cum_percentage, cutoff)
+        return _op("svdr_")(self, side, rank, cum_percentage, cutoff)
 
     def qr(self):
         """Same as :func:`torchtn.ops.qr`."""
-        from torchtn.core.node import _ops
-
-        return _ops().qr(self)
+        return _op("qr")(self)
 
     def qr_(self):
         """Same as :func:`torchtn.ops.qr_`."""
-        from torchtn.core.node import _ops
-
-        return _ops().qr_(self)
+        return _op("qr_")(self)
 
     def rq(self):
         """Same as :func:`torchtn.ops.rq`."""
-        from torchtn.core.node import _ops
-
-        return _ops().rq(self)
+        return _op("rq")(self)
 
     def rq_(self):
         """Same as :func:`torchtn.ops.rq_`."""
-        from torchtn.core.node import _ops
-
-        return _ops().rq_(self)
+        return _op("rq_")(self)
 
     def __str__(self) -> str:
         return self.name

@@ -21,6 +21,8 @@ from torchtn.core._execution import ExecutionMixin
 from torchtn.core._naming import NamingMixin
 from torchtn.core.edge import Edge, StackEdge
 from torchtn.core.node import AbstractNode
+from torchtn.core.recording import Recording
+from torchtn.core.registry import OperationsView
 from torchtn.errors import TNIndexError, TNKeyError, TNTypeError, TNValueError
 
 __all__ = ["TensorNetwork"]
@@ -76,10 +78,11 @@ class TensorNetwork(NamingMixin, ExecutionMixin, nn.Module):
         name: Network name (lower-cased class name by default).
 
     Attributes:
-        operations: Registry ``name -> Operation`` shared by all networks.
+        operations: Read-only view ``name -> Operation`` of the operation registry
+            (:mod:`torchtn.core.registry`), shared by all networks.
     """
 
-    operations: dict[str, Any] = {}
+    operations = OperationsView()
 
     def __init__(self, name: str | None = None) -> None:
         super().__init__()
@@ -101,9 +104,9 @@ class TensorNetwork(NamingMixin, ExecutionMixin, nn.Module):
         self._auto_unbind = False
         self._tracing = False
         self._traced = False
-        self._seq_ops: list[tuple[str, tuple]] = []
-        self._seq_succ: list = []
-        self._program = None
+        self._recording = Recording()
+        self._replays: dict[bool, Any] = {}
+        self._compile_kwargs: dict[str, Any] | None = None
 
     # -- views -----------------------------------------------------------------------------
     @property
@@ -246,6 +249,7 @@ class TensorNetwork(NamingMixin, ExecutionMixin, nn.Module):
         else:
             self._memory_nodes[name] = tensor
         self._add_node_edges(node)
+        self._notify_memory_change()  # the name may have shifted others' addresses
 
     def _remove_node(self, node: AbstractNode, move_names: bool = True) -> None:
         """Unregister ``node`` without disconnecting it (neighbours still point to it).
@@ -309,8 +313,28 @@ class TensorNetwork(NamingMixin, ExecutionMixin, nn.Module):
         self._memory_nodes.setdefault(node._tensor_info["address"], None)
 
     def _notify_memory_change(self) -> None:
-        """Invalidate the compiled replay program (memory layout or structure changed)."""
-        self.__dict__["_program"] = None
+        """The memory layout or structure changed: cached addresses and replays are stale."""
+        self.__dict__["_recording"].layout_changed()
+
+    @property
+    def _seq_ops(self) -> list[tuple[str, tuple]]:
+        """``(operation name, argument key)`` of each recorded first call, in order."""
+        return self._recording.ops()
+
+    @_seq_ops.setter
+    def _seq_ops(self, value: list) -> None:
+        if list(value):
+            raise TNValueError("`_seq_ops` can only be cleared (assign []); use reset()")
+        self._recording.clear()
+
+    def register_parameter(self, name: str, param: nn.Parameter | None) -> None:
+        # Keep a ParamNode's memory slot on its parameter when it is replaced through
+        # the module (``setattr``, ``load_state_dict(..., assign=True)``).
+        super().register_parameter(name, param)
+        memory = self.__dict__.get("_memory_nodes")
+        if memory is not None and name.startswith("param_") and name[6:] in memory:
+            memory[name[6:]] = param
+            self._notify_memory_change()
 
     def _apply(self, fn: Any, recurse: bool = True) -> TensorNetwork:
         # nn.Module converts the parameters; keep memory slots pointing at them (they
@@ -366,7 +390,15 @@ class TensorNetwork(NamingMixin, ExecutionMixin, nn.Module):
         # Node states travel in one flat table so that pickling/deep-copying a long
         # chain of nodes does not recurse node -> edge -> node (see AbstractNode.__reduce_ex__).
         state = super().__getstate__()
-        state["_program"] = None
+        state["_replays"] = {}
+        # Tensors computed with autograd (resultants after a forward) cannot be pickled
+        # with their graph: they travel detached.
+        memory = state["_memory_nodes"]
+        if any(isinstance(t, torch.Tensor) and t.grad_fn is not None for t in memory.values()):
+            state["_memory_nodes"] = {
+                k: (t.detach() if isinstance(t, torch.Tensor) and t.grad_fn is not None else t)
+                for k, t in memory.items()
+            }
         state["_node_states"] = [(node, node.__dict__) for node in self._all_nodes.values()]
         return state
 

@@ -24,11 +24,12 @@ from torchtn._utils import (
     tab_string,
 )
 from torchtn.core import _tensor_init
-from torchtn.core._naming import is_operation_name
 from torchtn.core._node_memory import TensorMixin
 from torchtn.core._node_memory import _as_index as _as_index  # re-exported for the ops
 from torchtn.core.axis import Axis, _is_batch_name
 from torchtn.core.edge import Edge
+from torchtn.core.registry import function as _op
+from torchtn.core.registry import is_reserved
 from torchtn.errors import TNIndexError, TNKeyError, TNTypeError, TNValueError
 from torchtn.typing import Ax, Shape
 
@@ -36,19 +37,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from torchtn.core.network import TensorNetwork
 
 __all__ = ["AbstractNode", "Node", "ParamNode"]
-
-_OPS = None
-
-
-def _ops():
-    """The operations module, imported on first use (the one allowed upward edge)."""
-    global _OPS
-    if _OPS is None:
-        import torchtn.ops as ops
-
-        _OPS = ops
-    return _OPS
-
 
 _NETWORK_CLS = None
 
@@ -76,7 +64,7 @@ def _check_node_name(name: Any, role: str = "Node") -> None:
 
 def _check_not_operation_name(name: str) -> None:
     base = erase_enum(name)
-    if is_operation_name(base, _network_cls().operations):
+    if is_reserved(base):
         raise TNValueError(
             f"Node name {name!r} is reserved for results of the operation {base!r}; "
             "choose another name"
@@ -618,22 +606,22 @@ class AbstractNode(TensorMixin, ABC):
                 net._refresh_edge(edge)
         self._axes_index = None
 
-    # -- operations (functions in torchtn.ops; see their docstrings) ----------------------
+    # -- operations (registry functions, see torchtn.core.registry and torchtn.ops) --------
     def permute(self, axes: Sequence[Ax]) -> Node:
         """Same as :func:`torchtn.ops.permute`."""
-        return _ops().permute(self, axes)
+        return _op("permute")(self, axes)
 
     def permute_(self, axes: Sequence[Ax]) -> Node:
         """Same as :func:`torchtn.ops.permute_`."""
-        return _ops().permute_(self, axes)
+        return _op("permute_")(self, axes)
 
     def renormalize(self, p: Union[int, float] = 2, axis: Any | None = None) -> AbstractNode:
         """Same as :func:`torchtn.ops.renormalize`."""
-        return _ops().renormalize(self, p, axis)
+        return _op("renormalize")(self, p, axis)
 
     def conj(self) -> Node:
         """Same as :func:`torchtn.ops.conj`."""
-        return _ops().conj(self)
+        return _op("conj")(self)
 
     def split(
         self,
@@ -646,7 +634,7 @@ class AbstractNode(TensorMixin, ABC):
         cutoff=None,
     ):
         """Same as :func:`torchtn.ops.split`."""
-        return _ops().split(self, node1_axes, node2_axes, mode, side, rank, cum_percentage, cutoff)
+        return _op("split")(self, node1_axes, node2_axes, mode, side, rank, cum_percentage, cutoff)
 
     def split_(
         self,
@@ -659,33 +647,33 @@ class AbstractNode(TensorMixin, ABC):
         cutoff=None,
     ):
         """Same as :func:`torchtn.ops.split_`."""
-        return _ops().split_(self, node1_axes, node2_axes, mode, side, rank, cum_percentage, cutoff)
+        return _op("split_")(self, node1_axes, node2_axes, mode, side, rank, cum_percentage, cutoff)
 
     def contract_between(self, node2: AbstractNode) -> AbstractNode:
         """Same as :func:`torchtn.ops.contract_between`."""
-        return _ops().contract_between(self, node2)
+        return _op("contract_between")(self, node2)
 
     def contract_between_(self, node2: AbstractNode) -> AbstractNode:
         """Same as :func:`torchtn.ops.contract_between_`."""
-        return _ops().contract_between_(self, node2)
+        return _op("contract_between_")(self, node2)
 
     def __matmul__(self, other: AbstractNode) -> AbstractNode:
-        return _ops().contract_between(self, other)
+        return _op("contract_between")(self, other)
 
     def __mod__(self, other: AbstractNode) -> Node:
-        return _ops().tprod(self, other)
+        return _op("tprod")(self, other)
 
     def __mul__(self, other: Any) -> Node:
-        return _ops().mul(self, other)
+        return _op("mul")(self, other)
 
     def __truediv__(self, other: Any) -> Node:
-        return _ops().div(self, other)
+        return _op("div")(self, other)
 
     def __add__(self, other: Any) -> Node:
-        return _ops().add(self, other)
+        return _op("add")(self, other)
 
     def __sub__(self, other: Any) -> Node:
-        return _ops().sub(self, other)
+        return _op("sub")(self, other)
 
     # -- strings and pickling ------------------------------------------------------------
     def __str__(self) -> str:

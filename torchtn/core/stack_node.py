@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 import torch
 
 from torchtn.core.edge import Edge, StackEdge, connect_stack
-from torchtn.core.node import AbstractNode, Node, ParamNode, _ops
+from torchtn.core.node import AbstractNode, Node, ParamNode
+from torchtn.core.registry import function as _op
 from torchtn.errors import TNIndexError, TNTypeError, TNValueError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -132,7 +133,7 @@ class _StackMixin:
 
     def unbind(self) -> list[Node]:
         """Same as :func:`torchtn.ops.unbind`."""
-        return _ops().unbind(self)
+        return _op("unbind")(self)
 
 
 class StackNode(_StackMixin, Node):

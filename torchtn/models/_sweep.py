@@ -16,18 +16,37 @@ connected to the next node of the chain.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
+
+import torch
 
 import torchtn.ops as op
+from torchtn.core.kernel import Kernel
+from torchtn.core.memory import read
 from torchtn.core.node import AbstractNode, Node
 from torchtn.errors import TNValueError
-from torchtn.ops._operation import Kernel, Operation, read_operand, record_successor, run_next
+from torchtn.ops._operation import builtin, record, run
 from torchtn.planning import chain
 
-__all__ = ["sweep", "sweep_op"]
+__all__ = ["sweep", "sweep_op", "SweepKernel"]
+
+
+class SweepKernel(Kernel):
+    """``(vector, stacked cores, stacked data) -> (*batch, bond)``: :func:`chain.sweep`."""
+
+    def __init__(self, side: str, out_size: int | None) -> None:
+        super().__init__(chain.sweep_kernel(side, None, out_size), name="mps_sweep")
+        self.side, self.out_size = side, out_size
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (SweepKernel, (self.side, self.out_size))
+
+    def __call__(self, *tensors: torch.Tensor) -> torch.Tensor:
+        return self.fn(*tensors)
 
 
 def _check_first(vector, stack_cores, stack_data, side, cores, datas):
-    succs = vector._successors.get("sweep")
+    succs = vector.successors.get("mps_sweep")
     return None if succs is None else succs.get((stack_cores, stack_data, side))
 
 
@@ -46,28 +65,28 @@ def _first(
     bond = bond_node.get_axis_num(bond_name)
     out_size = bond_node.shape[bond]
 
-    kernel = Kernel(chain.sweep_kernel(side, None, out_size))
+    kernel = SweepKernel(side, out_size)
     operands = [vector, stack_cores, stack_data]
-    tensor = kernel.eager(*(read_operand(n) for n in operands))
+    tensor = kernel.eager(*(read(n) for n in operands))
     data = datas[0]
     n_batch = data.rank - 1
     child = Node._create_resultant(
         axes_names=[*data.axes_names[:n_batch], bond_name],
-        name="sweep",
+        name="mps_sweep",
         network=vector._network,
         tensor=tensor,
         edges=[*data._edges[:n_batch], bond_node._edges[bond]],
         node1_list=[*(ax._node1 for ax in data._axes[:n_batch]), bond_node._axes[bond]._node1],
     )
-    record_successor("sweep", (stack_cores, stack_data, side), vector, operands, child, kernel)
+    record("mps_sweep", (stack_cores, stack_data, side), vector, operands, child, kernel)
     return child
 
 
 def _next(succ, *args) -> Node:
-    return run_next(succ)
+    return run(succ)
 
 
-sweep_op = Operation("sweep", _check_first, _first, _next)
+sweep_op = builtin("mps_sweep", _check_first, _first, _next)
 
 
 def sweep(

@@ -4,9 +4,7 @@ See ``ops/README.md`` for the engine: first calls plan a :class:`Kernel` and rec
 :class:`~torchtn.Successor`; cached calls and ``forward`` replays only run kernels.
 """
 
-from torchtn.core.network import TensorNetwork
 from torchtn.ops._operation import Operation
-from torchtn.ops._program import compile_program
 from torchtn.ops.contraction import (
     contract,
     contract_,
@@ -50,8 +48,6 @@ from torchtn.ops.tensor import (
     tprod,
     tprod_op,
 )
-
-TensorNetwork._compile_program = staticmethod(compile_program)
 
 __all__ = [
     "Operation",

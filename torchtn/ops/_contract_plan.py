@@ -12,11 +12,13 @@ Generated functions are cached by their static signature.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 
-__all__ = ["plan_pair", "plan_trace"]
+from torchtn.core.kernel import Kernel, Order
+
+__all__ = ["plan_pair", "plan_trace", "PairKernel", "TraceKernel"]
 
 _CODE_CACHE: dict[tuple, Callable] = {}
 
@@ -170,7 +172,7 @@ def plan_pair(
     src = "\n".join(lines)
     fn = _compile(("pair", src), src)
     if len(lines) == 3 and lines[1] in ("    r = bmm(x, y)", "    r = mm(x, y)"):
-        fn.inline = lines[1][8:].replace("x", "{0}").replace("y", "{1}")
+        fn.inline = torch.bmm if "bmm" in lines[1] else torch.mm
     return fn, out_order
 
 
@@ -216,7 +218,7 @@ def _finish_pair(line, batch, bpairs, free_x, free_y, fx, fy) -> tuple[Callable,
     src = "def fn(x, y):\n" + line
     fn = _compile(("pair", src), src)
     if line == "    return matmul(x, y)":
-        fn.inline = "matmul({0}, {1})"
+        fn.inline = torch.matmul
     return fn, _out_order(batch, bpairs, free_x, free_y, fx, fy, False)
 
 
@@ -260,4 +262,57 @@ def _einsum_trace(rank: int, pairs: Sequence[tuple[int, int]], order: list[int])
     traced = {a for p in pairs for a in p}
     eq = "".join(letters[a] for a in order) + "->"
     eq += "".join(letters[a] for a in range(rank) if a not in traced)
-    return lambda x, *_: torch.einsum(eq, x)
+    src = f"def fn(x, *_):\n    return torch.einsum({eq!r}, x)"
+    return _compile(("trace", src), src)
+
+
+class PairKernel(Kernel):
+    """A planned pairwise contraction (see :func:`plan_pair`); pickles by its plan.
+
+    Args:
+        rank_x, rank_y, batch, contracted, free_x, free_y, batchy_x, batchy_y: As in
+            :func:`plan_pair`.
+        orders: Axis orders the operands are stored in (None: node order).
+    """
+
+    def __init__(
+        self,
+        rank_x: int,
+        rank_y: int,
+        batch: Sequence[tuple[int, int]],
+        contracted: Sequence[tuple[int, int]],
+        free_x: Sequence[int],
+        free_y: Sequence[int],
+        batchy_x: Sequence[bool],
+        batchy_y: Sequence[bool],
+        orders: tuple[Order, Order] = (None, None),
+    ) -> None:
+        self.spec = (rank_x, rank_y, batch, contracted, free_x, free_y, batchy_x, batchy_y)
+        self.orders = tuple(orders)
+        fn, out = plan_pair(*self.spec, *self.orders)
+        super().__init__(fn, out_orders=(out,), name="contract_edges")
+        self.inline = getattr(fn, "inline", None)
+
+    def relayout(self, orders: Sequence[Order]) -> Kernel:
+        return PairKernel(*self.spec, orders=tuple(orders))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_pair, (self.spec, self.orders))
+
+
+def _rebuild_pair(spec: tuple, orders: tuple) -> PairKernel:
+    return PairKernel(*spec, orders=orders)
+
+
+class TraceKernel(Kernel):
+    """The trace of a node over axis ``pairs`` (see :func:`plan_trace`)."""
+
+    def __init__(self, rank: int, pairs: Sequence[tuple[int, int]], order: Order = None) -> None:
+        self.spec = (rank, tuple(pairs), order)
+        super().__init__(plan_trace(rank, pairs, order), name="trace")
+
+    def relayout(self, orders: Sequence[Order]) -> Kernel:
+        return TraceKernel(self.spec[0], self.spec[1], orders[0])
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (TraceKernel, self.spec)

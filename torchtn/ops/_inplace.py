@@ -66,9 +66,7 @@ def finish_inplace(
     # 5. Forget everything recorded: the graph changed under the cached operations.
     for node in deleted:
         node._successors = {}
-    net._seq_ops = []
-    net._seq_succ = []
-    net._notify_memory_change()
+    net._recording.clear()
 
     # 6. Final names.
     for node, name in zip(results, new_names, strict=True):

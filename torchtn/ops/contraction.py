@@ -8,11 +8,12 @@ The result's axes are ``[matched batch axes (node1's order)] + [node1's free axe
 from __future__ import annotations
 
 from torchtn.core.edge import Edge
+from torchtn.core.memory import read
 from torchtn.core.node import AbstractNode, Node
 from torchtn.core.stack_node import StackNode, is_stack_node
 from torchtn.errors import TNTypeError, TNValueError
-from torchtn.ops._contract_plan import plan_pair, plan_trace
-from torchtn.ops._operation import Kernel, Operation, read_operand, record_successor, run_next
+from torchtn.ops._contract_plan import PairKernel, TraceKernel
+from torchtn.ops._operation import builtin, record, run
 
 __all__ = [
     "get_shared_edges",
@@ -42,32 +43,10 @@ def get_shared_edges(node1: AbstractNode, node2: AbstractNode) -> list[Edge]:
 
 
 def _check_first(edges, node1, node2):
-    succs = node1._successors.get("contract_edges")
+    succs = node1.successors.get("contract_edges")
     if succs is None:
         return None
     return succs.get((None if edges is None else tuple(edges), node1, node2))
-
-
-def _trace_kernel(rank: int, pairs: list[tuple[int, int]]) -> Kernel:
-    def relayout(orders):
-        return Kernel(plan_trace(rank, pairs, orders[0]), relayout=relayout)
-
-    return Kernel(plan_trace(rank, pairs), relayout=relayout)
-
-
-def _pair_kernel(
-    node1: AbstractNode, node2: AbstractNode, batch, contracted, free1, free2
-) -> Kernel:
-    r1, r2 = node1.rank, node2.rank
-    bx = [node1._axes[a]._batch for a in free1]
-    by = [node2._axes[a]._batch for a in free2]
-
-    def relayout(orders):
-        fn, out = plan_pair(r1, r2, batch, contracted, free1, free2, bx, by, orders[0], orders[1])
-        return Kernel(fn, out_orders=(out,), relayout=relayout)
-
-    fn, out = plan_pair(r1, r2, batch, contracted, free1, free2, bx, by)
-    return Kernel(fn, out_orders=(out,), relayout=relayout)
 
 
 def _contract_edges_first(
@@ -105,8 +84,8 @@ def _contract_edges_first(
                 pairs.append((axes[0], axes[1]))
         traced = {a for p in pairs for a in p}
         keep = [a for a in range(node1.rank) if a not in traced]
-        kernel = _trace_kernel(node1.rank, pairs)
-        tensor = kernel.eager(read_operand(node1))
+        kernel = TraceKernel(node1.rank, pairs)
+        tensor = kernel.eager(read(node1))
         cls = StackNode if is_stack_node(node1) else Node
         child = cls._create_resultant(
             axes_names=[node1._axes[a]._name for a in keep],
@@ -116,9 +95,7 @@ def _contract_edges_first(
             edges=[node1._edges[a] for a in keep],
             node1_list=[node1._axes[a]._node1 for a in keep],
         )
-        record_successor(
-            "contract_edges", key, node1, (node1, node2), child, kernel, hints=list(edges)
-        )
+        record("contract_edges", key, node1, (node1, node2), child, kernel, hints=list(edges))
         return child
 
     s1, s2 = is_stack_node(node1), is_stack_node(node2)
@@ -150,8 +127,10 @@ def _contract_edges_first(
     free1 = [i for i in range(node1.rank) if i not in c1 and i not in b1]
     free2 = [j for j in range(node2.rank) if j not in used2]
 
-    kernel = _pair_kernel(node1, node2, batch, contracted, free1, free2)
-    tensor = kernel.eager(read_operand(node1), read_operand(node2))
+    bx = [node1._axes[a]._batch for a in free1]
+    by = [node2._axes[a]._batch for a in free2]
+    kernel = PairKernel(node1.rank, node2.rank, batch, contracted, free1, free2, bx, by)
+    tensor = kernel.eager(read(node1), read(node2))
     src = [(node1, i) for i, _ in batch] + [(node1, i) for i in free1] + [(node2, j) for j in free2]
     cls = StackNode if s1 else Node
     child = cls._create_resultant(
@@ -163,15 +142,15 @@ def _contract_edges_first(
         node1_list=[n._axes[a]._node1 for n, a in src],
     )
     hints = {"batch": batch, "contracted": contracted, "free": (free1, free2)}
-    record_successor("contract_edges", key, node1, (node1, node2), child, kernel, hints=hints)
+    record("contract_edges", key, node1, (node1, node2), child, kernel, hints=hints)
     return child
 
 
 def _contract_edges_next(succ, edges, node1, node2):
-    return run_next(succ)
+    return run(succ)
 
 
-contract_edges_op = Operation(
+contract_edges_op = builtin(
     "contract_edges", _check_first, _contract_edges_first, _contract_edges_next
 )
 
@@ -198,16 +177,11 @@ def contract(edge: Edge) -> AbstractNode:
 
 def contract_between(node1: AbstractNode, node2: AbstractNode) -> AbstractNode:
     """Contract every edge shared by ``node1`` and ``node2`` (``node1 @ node2``)."""
-    succs = node1._successors.get("contract_edges")
-    if succs is not None:
+    succs = node1.successors.get("contract_edges")
+    if succs is not None:  # a cached call: straight to its successor
         succ = succs.get((None, node1, node2))
         if succ is not None:
-            fast = succ._run.fast
-            if fast is not None:
-                child = fast()
-                if child is not None:
-                    return child
-            return run_next(succ)
+            return run(succ)
     return contract_edges_op(None, node1, node2)
 
 

@@ -23,13 +23,15 @@ import torch
 
 from torchtn._utils import erase_enum, inverse_permutation, prod
 from torchtn.core.edge import Edge, connect
-from torchtn.core.network import TensorNetwork
+from torchtn.core.kernel import Kernel
+from torchtn.core.memory import read
 from torchtn.core.node import AbstractNode, Node
+from torchtn.core.registry import is_reserved
 from torchtn.core.successor import Successor
 from torchtn.errors import TNTypeError, TNValueError
 from torchtn.linalg import MODES, SIDES, decompose
 from torchtn.ops._inplace import finish_inplace
-from torchtn.ops._operation import Kernel, Operation, read_operand, record_successor, run_next
+from torchtn.ops._operation import builtin, record, run
 from torchtn.ops.tensor import permute, permute_
 from torchtn.typing import Ax
 
@@ -51,33 +53,48 @@ Pair = tuple[Node, Node]
 
 
 # -- split ----------------------------------------------------------------------------------
-def _split_kernel(
-    perm: list[int],
-    nb: int,
-    n1: int,
-    mode: str,
-    side: str,
-    rank: int | None,
-    cum_percentage: float | None,
-    cutoff: float | None,
-) -> Kernel:
-    """Kernel ``t -> (node1 tensor, node2 tensor)``; sizes are read from ``t`` per call."""
-    perm_t = tuple(perm) if perm else None
-    svd_mode = mode in ("svd", "svdr")
+class SplitKernel(Kernel):
+    """``t -> (node1 tensor, node2 tensor)``; sizes are read from ``t`` on every call.
 
-    def fn(t: torch.Tensor):
-        if perm_t is not None:
-            t = t.permute(perm_t)
+    Args:
+        perm: Permutation bringing ``[batch] + node1 axes + node2 axes`` first (empty:
+            none).
+        nb: Number of batch axes.
+        n1: Number of node1 axes.
+        mode, side, rank, cum_percentage, cutoff: As in :func:`split`.
+    """
+
+    def __init__(
+        self,
+        perm: list[int],
+        nb: int,
+        n1: int,
+        mode: str,
+        side: str,
+        rank: int | None,
+        cum_percentage: float | None,
+        cutoff: float | None,
+    ) -> None:
+        super().__init__(out_orders=(None, None), multi=True, name="split")
+        self.perm = tuple(perm) if perm else None
+        self.nb, self.n1 = nb, n1
+        self.mode, self.side = mode, side
+        self.rank, self.cum_percentage, self.cutoff = rank, cum_percentage, cutoff
+
+    def __call__(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.perm is not None:
+            t = t.permute(self.perm)
+        nb, n1 = self.nb, self.n1
         shape = tuple(t.shape)
         batch, s1, s2 = shape[:nb], shape[nb : nb + n1], shape[nb + n1 :]
         m = t.reshape(batch + (prod(s1), prod(s2)))
-        if svd_mode:
-            a, b, r = decompose(m, mode, side, rank, cum_percentage, cutoff)
+        if self.mode in ("svd", "svdr"):
+            a, b, r = decompose(
+                m, self.mode, self.side, self.rank, self.cum_percentage, self.cutoff
+            )
         else:
-            a, b, r = decompose(m, mode)
+            a, b, r = decompose(m, self.mode)
         return a.reshape(batch + s1 + (r,)), b.reshape(batch + (r,) + s2)
-
-    return Kernel(fn, multi=True)
 
 
 def _split_key(
@@ -96,7 +113,7 @@ def _split_key(
 
 def _split_check(*args: Any, **kwargs: Any) -> Successor | None:
     key = _split_key(*args, **kwargs)
-    succs = key[0]._successors.get("split")
+    succs = key[0].successors.get("split")
     if succs is None:
         return None
     return succs.get(key)
@@ -137,8 +154,8 @@ def _split_first(
     if perm == list(range(node.rank)):
         perm = []
     nb = len(batch)
-    kernel = _split_kernel(perm, nb, len(ax1), mode, side, rank, cum_percentage, cutoff)
-    t1, t2 = kernel.eager(read_operand(node))
+    kernel = SplitKernel(perm, nb, len(ax1), mode, side, rank, cum_percentage, cutoff)
+    t1, t2 = kernel.eager(read(node))
 
     net = node._network
     names = node.axes_names
@@ -177,16 +194,16 @@ def _split_first(
     connect(r1._edges[-1], r2._edges[nb])
 
     hints = {"batch_axes": batch, "node1_axes": ax1, "node2_axes": ax2, "permutation_dims": perm}
-    record_successor("split", key, node, (node,), [r1, r2], kernel, hints=hints, single=True)
+    record("split", key, node, (node,), [r1, r2], kernel, hints=hints, single=True)
     return r1, r2
 
 
 def _split_next(succ, node: AbstractNode, *args, **kwargs) -> Pair:
-    r1, r2 = run_next(succ)
+    r1, r2 = run(succ)
     return r1, r2
 
 
-split_op = Operation("split", _split_check, _split_first, _split_next)
+split_op = builtin("split", _split_check, _split_first, _split_next)
 
 
 def split(
@@ -241,12 +258,6 @@ def split(
         >>> a.shape, b.shape
         (torch.Size([100, 10, 5]), torch.Size([100, 5, 15]))
     """
-    succs = node._successors.get("split")
-    if succs is not None:
-        key = _split_key(node, node1_axes, node2_axes, mode, side, rank, cum_percentage, cutoff)
-        succ = succs.get(key)
-        if succ is not None:
-            return _split_next(succ, node)
     return split_op(node, node1_axes, node2_axes, mode, side, rank, cum_percentage, cutoff)
 
 
@@ -299,9 +310,8 @@ def _edge_split(
         raise TNValueError(f"`side` can only be one of {SIDES}, got {side!r}")
     name1, name2 = n1._name, n2._name
     if inplace:
-        ops = TensorNetwork.operations
         for name in (name1, name2):
-            if erase_enum(name) in ops:
+            if is_reserved(erase_enum(name)):
                 raise TNValueError(
                     f"In-place decompositions rename their results after the operands; "
                     f"{name!r} is reserved for operation results (rename the node first)"

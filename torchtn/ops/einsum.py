@@ -16,31 +16,42 @@ import opt_einsum
 import torch
 
 from torchtn.core.edge import StackEdge, connect_stack
+from torchtn.core.kernel import Kernel
+from torchtn.core.memory import read
 from torchtn.core.node import AbstractNode, Node
 from torchtn.core.stack_node import StackNode, is_stack_node
 from torchtn.errors import TNTypeError, TNValueError
-from torchtn.ops._operation import Kernel, Operation, read_operand, record_successor, run_next
+from torchtn.ops._operation import builtin, record, run
 from torchtn.planning.path import get_plan
 
 __all__ = ["einsum", "stacked_einsum", "einsum_op"]
 
 
 # -- planning ---------------------------------------------------------------------------------
-def _plan(equation: str, tensors: Sequence[torch.Tensor]) -> tuple[Callable, Any]:
-    """``(fn, path)``: ``fn(*tensors)`` runs ``equation`` with the compiled plans of
-    :mod:`torchtn.planning` (one per set of operand shapes, looked up again only when the
-    shapes change, e.g. a new batch size)."""
-    shapes = tuple(t.shape for t in tensors)
-    first = get_plan(equation, shapes)
-    state = [shapes, first.execute]
+class EinsumKernel(Kernel):
+    """Runs ``equation`` with the compiled plans of :mod:`torchtn.planning` (one per set
+    of operand shapes, looked up again only when the shapes change, e.g. a new batch
+    size). Under ``torch.compile``/``torch.export`` tracing (symbolic sizes) it calls
+    ``torch.einsum``, which those tracers decompose themselves.
+    """
 
-    def run(*ts: torch.Tensor) -> torch.Tensor:
-        key = tuple(t.shape for t in ts)
-        if key != state[0]:
-            state[0], state[1] = key, get_plan(equation, key).execute
-        return state[1](*ts)
+    def __init__(self, equation: str) -> None:
+        super().__init__(name="einsum")
+        self.equation = equation
+        self._shapes: Any = None
+        self._execute: Callable | None = None
 
-    return run, first.path
+    def __call__(self, *tensors: torch.Tensor) -> torch.Tensor:
+        if torch.compiler.is_compiling():
+            return torch.einsum(self.equation, *tensors)
+        shapes = tuple([t.shape for t in tensors])
+        if shapes != self._shapes:
+            self._execute = get_plan(self.equation, shapes).execute
+            self._shapes = shapes
+        return self._execute(*tensors)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (EinsumKernel, (self.equation,))
 
 
 # -- validation -------------------------------------------------------------------------------
@@ -117,7 +128,7 @@ def _parse(string: str, nodes: Sequence[AbstractNode]) -> tuple[str, list]:
 def _einsum_check(string: str, *nodes: AbstractNode):
     if not nodes:
         raise TNValueError("einsum needs at least one node")
-    succs = nodes[0]._successors.get("einsum")
+    succs = nodes[0].successors.get("einsum")
     if succs is None:
         return None
     return succs.get((string, *nodes))
@@ -130,10 +141,10 @@ def _einsum_first(string: str, *nodes: AbstractNode) -> AbstractNode:
                 f"All nodes must be in the same network ({a._name!r} and {b._name!r} are not)"
             )
     equation, sources = _parse(string, nodes)
-    tensors = [read_operand(n) for n in nodes]
-    fn, path = _plan(equation, tensors)
-    kernel = Kernel(fn)
+    tensors = [read(n) for n in nodes]
+    kernel = EinsumKernel(equation)
     tensor = kernel.eager(*tensors)
+    path = get_plan(equation, tuple(t.shape for t in tensors)).path
     stacks = [is_stack_node(n) for n in nodes]
     if any(stacks) and not all(stacks):
         raise TNTypeError("einsum cannot mix stack nodes with non-stack nodes")
@@ -147,15 +158,15 @@ def _einsum_first(string: str, *nodes: AbstractNode) -> AbstractNode:
         node1_list=[n._axes[j]._node1 for n, j in sources],
     )
     hints = {"einsum_string": equation, "path": path}
-    record_successor("einsum", (string, *nodes), nodes[0], nodes, child, kernel, hints=hints)
+    record("einsum", (string, *nodes), nodes[0], nodes, child, kernel, hints=hints)
     return child
 
 
 def _einsum_next(succ, string: str, *nodes: AbstractNode) -> AbstractNode:
-    return run_next(succ)
+    return run(succ)
 
 
-einsum_op = Operation("einsum", _einsum_check, _einsum_first, _einsum_next)
+einsum_op = builtin("einsum", _einsum_check, _einsum_first, _einsum_next)
 
 
 def einsum(string: str, *nodes: AbstractNode) -> AbstractNode:
@@ -189,12 +200,6 @@ def einsum(string: str, *nodes: AbstractNode) -> AbstractNode:
         >>> tk.einsum('ij,jk->ik', a, b).shape
         torch.Size([2, 4])
     """
-    if nodes:
-        succs = nodes[0]._successors.get("einsum")
-        if succs is not None:
-            succ = succs.get((string, *nodes))
-            if succ is not None:
-                return run_next(succ)
     return einsum_op(string, *nodes)
 
 

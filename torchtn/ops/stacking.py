@@ -12,11 +12,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
 from torchtn._utils import list2slice
+from torchtn.core import memory
 from torchtn.core.edge import StackEdge
+from torchtn.core.kernel import IdentityKernel, Kernel, Order, is_identity
+from torchtn.core.memory import read
 from torchtn.core.node import AbstractNode, Node, ParamNode
 from torchtn.core.stack_node import (
     ParamStackNode,
@@ -26,30 +30,80 @@ from torchtn.core.stack_node import (
     stack_padded,
 )
 from torchtn.errors import TNTypeError, TNValueError
-from torchtn.ops._operation import (
-    Kernel,
-    Operation,
-    from_order,
-    layout_key,
-    owner_addresses,
-    read_operand,
-    record_successor,
-    run_next,
-)
+from torchtn.ops._operation import builtin, record, run
 
-__all__ = ["stack", "unbind", "stack_op", "unbind_op"]
+__all__ = ["stack", "unbind", "stack_op", "unbind_op", "StackKernel", "UnbindKernel"]
+
+
+class StackKernel(Kernel):
+    """``torch.stack`` of the operands (zero-padded at the front when ``pads``).
+
+    Args:
+        pads: Whether the operands' shapes differ (see :func:`stack_padded`).
+        order: Axis order every operand is stored in (None: node order); the stack is
+            then stored in ``(0, 1 + order...)``.
+    """
+
+    def __init__(self, pads: bool = False, order: Order = None) -> None:
+        self.pads = pads
+        self.order = order
+        out = None if is_identity(order) else (0,) + tuple(1 + a for a in order)
+        super().__init__(out_orders=(out,), name="stack")
+
+    def __call__(self, *tensors: torch.Tensor) -> torch.Tensor:
+        return stack_padded(tensors) if self.pads else torch.stack(tensors)
+
+    def relayout(self, orders: Sequence[Order]) -> Kernel | None:
+        if self.pads or any(o != orders[0] for o in orders):
+            return super().relayout(orders)  # mixed layouts: back to node order first
+        return StackKernel(False, orders[0])
+
+
+class UnbindKernel(Kernel):
+    """``x.unbind(stack axis)``, each slice cropped to its node's sizes when ``crops``.
+
+    Args:
+        n: Number of slices.
+        crops: One index per slice (unequal member shapes), or None.
+        order: Axis order the stack is stored in (None: node order); the slices are
+            then stored in that order without the stack axis.
+    """
+
+    def __init__(self, n: int, crops: list | None = None, order: Order = None) -> None:
+        self.n, self.crops, self.order = n, crops, order
+        rest = None if is_identity(order) else tuple(a - 1 for a in order if a != 0)
+        if is_identity(rest):
+            rest = None
+        super().__init__(out_orders=(rest,) * n, multi=True, name="unbind")
+        self.uniform = crops is None
+
+    def __call__(self, x: torch.Tensor) -> Any:
+        if self.order is not None:
+            return x.unbind(list(self.order).index(0))
+        parts = x.unbind(0)
+        if self.crops is None:
+            return parts
+        return [p[c] for p, c in zip(parts, self.crops, strict=False)]
+
+    def relayout(self, orders: Sequence[Order]) -> Kernel | None:
+        if is_identity(orders[0]):
+            return self
+        if self.crops is not None:
+            return None  # crops index node order: the stack goes back to it first
+        return UnbindKernel(self.n, None, orders[0])
 
 
 # -- stack ---------------------------------------------------------------------------------
 def _stack_check_first(nodes):
-    if isinstance(nodes, AbstractNode) or not isinstance(nodes, Sequence):
-        raise TNTypeError(f"`nodes` should be a sequence of nodes, got {type(nodes).__name__}")
+    if nodes.__class__ is not list and nodes.__class__ is not tuple:
+        if isinstance(nodes, AbstractNode) or not isinstance(nodes, Sequence):
+            raise TNTypeError(f"`nodes` should be a sequence of nodes, got {type(nodes).__name__}")
     if len(nodes) == 0:
         raise TNValueError("`nodes` should be a non-empty sequence of nodes")
     first = nodes[0]
     if not isinstance(first, AbstractNode):
         raise TNTypeError(f"`nodes[0]` should be a node, got {type(first).__name__}")
-    succs = first._successors.get("stack")
+    succs = first.successors.get("stack")
     if succs is None:
         return None
     return succs.get((tuple(nodes),))
@@ -60,30 +114,6 @@ def _member_slices(node: AbstractNode, max_shape: Sequence[int]) -> list:
         slice(0, None) if ax._batch else slice(m - d, m)
         for ax, m, d in zip(node._axes, max_shape, node._shape, strict=False)
     ]
-
-
-def _stack_kernel(n: int, pads: bool) -> Kernel:
-    if pads:
-        return Kernel(lambda *ts: stack_padded(ts))
-
-    def relayout(orders):
-        o = orders[0]
-        if o is not None and all(x == o for x in orders):
-            return Kernel(
-                lambda *ts: torch.stack(ts),
-                out_orders=((0,) + tuple(1 + a for a in o),),
-                relayout=relayout,
-            )
-
-        # Inputs stored in different axis orders: bring each back to node order.
-        def mixed(*ts):
-            return torch.stack([from_order(t, oi) for t, oi in zip(ts, orders, strict=True)])
-
-        return Kernel(mixed, relayout=None)
-
-    kernel = Kernel(lambda *ts: torch.stack(ts), relayout=relayout)
-    kernel.seq_fn = torch.stack
-    return kernel
 
 
 def _stack_first(nodes):
@@ -120,7 +150,7 @@ def _stack_first(nodes):
             idx = i["index"]
             positions.append(idx[0] if isinstance(idx, list) else idx)
         sel = list2slice(positions)
-        base = read_operand(owner)
+        base = read(owner)
         index = [sel]
         owner_max = list(owner._shape[1:])
         if list(max_shape) != owner_max:
@@ -132,9 +162,8 @@ def _stack_first(nodes):
 
         tensor = base[_as_index(index)]
         child = _new_stack(nodes, axes_names, net, tensor)
-        net._drop_memory_slot(child)
-        child._tensor_info = {"address": None, "node_ref": owner, "index": index}
-        record_successor("stack", key, nodes[0], nodes, child, None, hints)
+        memory.share(child, owner, index)
+        record("stack", key, nodes[0], nodes, child, None, hints)
         return child
 
     if net._auto_stack and all_leaf and (all_param or all_non_param) and node_ref_is_stack:
@@ -143,15 +172,8 @@ def _stack_first(nodes):
         else:
             child = _new_stack(nodes, axes_names, net, stack_padded([n.tensor for n in nodes]))
         for i, n in enumerate(nodes):
-            if n._tensor_info["address"] is not None:
-                net._drop_memory_slot(n)
-            n._tensor_info = {
-                "address": None,
-                "node_ref": child,
-                "index": [i] + _member_slices(n, max_shape),
-            }
-        net._notify_memory_change()
-        record_successor("stack", key, nodes[0], nodes, child, None, hints)
+            memory.share(n, child, [i] + _member_slices(n, max_shape))
+        record("stack", key, nodes[0], nodes, child, None, hints)
         return child
 
     # Data nodes that are exactly the slices 0..n-1 of one memory: the stack is that memory.
@@ -164,25 +186,18 @@ def _stack_first(nodes):
         and [i["index"] for i in infos] == list(range(len(nodes)))
         and owner._shape[0] == len(nodes)
     ):
-        kernel = Kernel(_same)
-        tensor = read_operand(owner)
+        kernel = IdentityKernel()
+        tensor = read(owner)
         child = _new_stack(nodes, axes_names, net, tensor)
-        succ = record_successor("stack", key, nodes[0], nodes, child, kernel, hints)
+        succ = record("stack", key, nodes[0], nodes, child, kernel, hints)
         succ._args = (owner,)
         return child
 
-    kernel = _stack_kernel(len(nodes), not same_dims)
-    tensor = kernel.eager(*[read_operand(n) for n in nodes])
+    kernel = StackKernel(pads=not same_dims)
+    tensor = kernel.eager(*[read(n) for n in nodes])
     child = _new_stack(nodes, axes_names, net, tensor)
-    record_successor("stack", key, nodes[0], nodes, child, kernel, hints)
+    record("stack", key, nodes[0], nodes, child, kernel, hints)
     return child
-
-
-def _same(t: torch.Tensor) -> torch.Tensor:
-    return t
-
-
-_same.inline = "{0}"  # the compiled program reads the memory itself
 
 
 def _new_stack(nodes, axes_names, net, tensor) -> StackNode:
@@ -198,10 +213,10 @@ def _new_stack(nodes, axes_names, net, tensor) -> StackNode:
 
 
 def _stack_next(succ, nodes):
-    return run_next(succ)
+    return run(succ)
 
 
-stack_op = Operation("stack", _stack_check_first, _stack_first, _stack_next)
+stack_op = builtin("stack", _stack_check_first, _stack_first, _stack_next)
 
 
 def stack(nodes: Sequence[AbstractNode]) -> StackNode:
@@ -214,22 +229,12 @@ def stack(nodes: Sequence[AbstractNode]) -> StackNode:
         ValueError: Empty ``nodes``, different ranks, axes names or networks.
         TypeError: Stack nodes inside, or mixed Node/ParamNode.
     """
-    # Cached call, straight to the successor (the Operation path validates the argument).
-    if nodes.__class__ is list or nodes.__class__ is tuple:
-        if nodes:
-            succs = getattr(nodes[0], "_successors", None)
-            if succs is not None:
-                succs = succs.get("stack")
-                if succs is not None:
-                    succ = succs.get((tuple(nodes),))
-                    if succ is not None:
-                        return run_next(succ)
     return stack_op(nodes)
 
 
 # -- unbind --------------------------------------------------------------------------------
 def _unbind_check_first(node):
-    succs = node._successors.get("unbind") if isinstance(node, AbstractNode) else None
+    succs = node.successors.get("unbind") if isinstance(node, AbstractNode) else None
     if succs is None:
         return None
     return succs.get((node,))
@@ -243,7 +248,7 @@ def _unbind_first(node):
             f"Node {node._name!r} is not a stack node: only StackNode/ParamStackNode can be unbound"
         )
     net = node._network
-    t = read_operand(node)
+    t = read(node)
     n = node._shape[0]
     names = node.axes_names[1:]
     per_child = []
@@ -326,72 +331,17 @@ def _unbind_first(node):
                     sl = outer[k]
                 rest.append(sl)
             index = [pos] + rest
-            net._drop_memory_slot(c)
-            c._tensor_info = {
-                "address": None,
-                "node_ref": owner,
-                "index": index[0] if len(index) == 1 else index,
-            }
-        net._notify_memory_change()
-        record_successor("unbind", (node,), node, (node,), children, None, hints, single=True)
+            memory.share(c, owner, index[0] if len(index) == 1 else index)
+        record("unbind", (node,), node, (node,), children, None, hints, single=True)
         return list(children)
 
-    def fn(x):
-        parts = x.unbind(0)
-        return parts if crops is None else [p[c] for p, c in zip(parts, crops, strict=False)]
-
-    def relayout(orders):
-        o = orders[0]
-        if crops is not None:  # crops index node order: undo the layout first
-            return Kernel(lambda x: fn(from_order(x, o)), multi=True, out_orders=(None,) * n)
-        if o is None:
-            return Kernel(fn, multi=True, out_orders=(None,) * n)
-        p = list(o).index(0)
-        rest = tuple(a - 1 for a in o if a != 0)
-        return Kernel(lambda x: x.unbind(p), multi=True, out_orders=(rest,) * n, relayout=relayout)
-
-    kernel = Kernel(fn, multi=True, out_orders=(None,) * n, relayout=relayout)
-    if crops is None:
-        kernel.make_fast = _unbind_fast
-    record_successor("unbind", (node,), node, (node,), children, kernel, hints, single=True)
+    kernel = UnbindKernel(n, crops)
+    record("unbind", (node,), node, (node,), children, kernel, hints, single=True)
     return list(children)
 
 
-def _unbind_fast(succ):
-    """Cached-call closure of a copying unbind (see ``_operation.build_fast``).
-
-    One ``unbind(0)`` and one dict update write every child's slot; the children's shapes
-    are those of the first call while the stack's shape is unchanged (else the general
-    path runs and updates them).
-    """
-    (node,) = succ._args
-    children = succ.child
-    net = node._network
-    if net is None or net._traced:
-        return None
-    src = owner_addresses(net, (node,))
-    addrs = owner_addresses(net, children)
-    if src is None or addrs is None:
-        return None
-    a0 = src[0]
-    mem = net._memory_nodes
-    shape = mem[a0].shape
-    key, count = layout_key(net), len(net._all_nodes)
-
-    def fast():
-        if net._program is not key or net._traced or len(net._all_nodes) != count:
-            return None
-        x = mem[a0]
-        if x is None or x.shape != shape:
-            return None
-        mem.update(zip(addrs, x.unbind(0), strict=False))  # equal lengths: same shape
-        return children
-
-    return fast
-
-
 def _unbind_next(succ, node):
-    children = run_next(succ)
+    children = run(succ)
     if succ._run is None:  # auto_unbind: only batch sizes may have changed
         shape = node._shape
         for c in children:
@@ -401,7 +351,7 @@ def _unbind_next(succ, node):
     return list(children)
 
 
-unbind_op = Operation("unbind", _unbind_check_first, _unbind_first, _unbind_next)
+unbind_op = builtin("unbind", _unbind_check_first, _unbind_first, _unbind_next)
 
 
 def unbind(node: AbstractNode) -> list[Node]:
@@ -410,14 +360,4 @@ def unbind(node: AbstractNode) -> list[Node]:
     Raises:
         TypeError: If ``node`` is not a stack node.
     """
-    try:
-        succ = node._successors["unbind"][(node,)]
-    except (AttributeError, KeyError, TypeError):
-        return unbind_op(node)
-    kernel = succ._run
-    fast = kernel.fast if kernel is not None else None
-    if fast is not None:
-        children = fast()
-        if children is not None:
-            return list(children)
-    return _unbind_next(succ, node)
+    return unbind_op(node)

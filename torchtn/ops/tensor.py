@@ -23,11 +23,13 @@ from typing import Any, Union
 import torch
 
 from torchtn._utils import inverse_permutation
+from torchtn.core.kernel import IdentityKernel, Kernel, Order
+from torchtn.core.memory import read
 from torchtn.core.node import AbstractNode, Node
 from torchtn.core.stack_node import StackNode, is_stack_node
 from torchtn.core.successor import Successor
 from torchtn.errors import TNTypeError, TNValueError
-from torchtn.ops._operation import Kernel, Operation, read_operand, record_successor, run_next
+from torchtn.ops._operation import builtin, record, run
 from torchtn.typing import Ax
 
 __all__ = [
@@ -54,26 +56,14 @@ _MISSING: Any = object()
 
 
 def _lookup(node: AbstractNode, op_name: str, key: tuple):
-    succs = node._successors.get(op_name)
+    succs = node.successors.get(op_name)
     if succs is None:
         return None
     return succs.get(key)
 
 
-def _run(succ: Successor, tensor: torch.Tensor) -> AbstractNode:
-    """Store ``tensor`` (node order) in the cached child and do the traced bookkeeping."""
-    child = succ.child
-    child._network._memory_nodes[child._tensor_info["address"]] = tensor
-    child._shape = tensor.shape
-    if child._network._traced:
-        for n in succ._args:
-            n._check_inverse_memory(n.node_ref())
-    return child
-
-
-def _run1(succ: Successor) -> AbstractNode:
-    """Cached call of a one-operand op whose kernel works in node order."""
-    return _run(succ, succ._run.fn(read_operand(succ._args[0])))
+def _next(succ: Successor, *args: Any, **kwargs: Any) -> Any:
+    return run(succ)
 
 
 def _like(cls: type, node: AbstractNode, name: str, tensor: torch.Tensor) -> AbstractNode:
@@ -81,9 +71,9 @@ def _like(cls: type, node: AbstractNode, name: str, tensor: torch.Tensor) -> Abs
     return cls._create_resultant(
         axes_names=node.axes_names,
         name=name,
-        network=node._network,
+        network=node.network,
         tensor=tensor,
-        edges=list(node._edges),
+        edges=list(node.edges),
         node1_list=node.is_node1(),
     )
 
@@ -92,28 +82,27 @@ def _resolve_permutation(node: AbstractNode, axes: Sequence[Ax]) -> list[int]:
     nums = [node.get_axis_num(a) for a in axes]
     if sorted(nums) != list(range(len(nums))):
         raise TNValueError(
-            f"Axes {list(axes)!r} are not a permutation of the axes of node {node._name!r}"
+            f"Axes {list(axes)!r} are not a permutation of the axes of node {node.name!r}"
         )
     return nums
 
 
 # -- permute --------------------------------------------------------------------------------
-def _identity(t: torch.Tensor) -> torch.Tensor:
-    return t
+class PermuteKernel(Kernel):
+    """``t.permute(perm)``; in a replay the permutation is free: the input passes
+    through and only its recorded axis order changes (:meth:`relayout`)."""
 
+    def __init__(self, perm: Sequence[int]) -> None:
+        super().__init__(name="permute")
+        self.perm = tuple(perm)
 
-def _permute_kernel(nums: Sequence[int]) -> Kernel:
-    """``t.permute(nums)``; inside a compiled program the permutation is free: the
-    input is passed through and only its recorded axis order changes."""
-    perm = tuple(nums)
-    inv = tuple(inverse_permutation(nums))
+    def __call__(self, t: torch.Tensor) -> torch.Tensor:
+        return t.permute(self.perm)
 
-    def relayout(orders):
+    def relayout(self, orders: Sequence[Order]) -> Kernel:
+        inv = inverse_permutation(self.perm)
         order = orders[0]
-        out = inv if order is None else tuple(inv[a] for a in order)
-        return Kernel(_identity, out_orders=(out,), relayout=relayout)
-
-    return Kernel(lambda t: t.permute(perm), relayout=relayout)
+        return IdentityKernel(tuple(inv) if order is None else tuple(inv[a] for a in order))
 
 
 def _permute_check(node: AbstractNode, axes: Sequence[Ax]):
@@ -122,28 +111,22 @@ def _permute_check(node: AbstractNode, axes: Sequence[Ax]):
 
 def _permute_first(node: AbstractNode, axes: Sequence[Ax]) -> Node:
     nums = _resolve_permutation(node, axes)
-    kernel = _permute_kernel(nums)
-    tensor = kernel.eager(read_operand(node))
-    names, edges, flags = node.axes_names, node._edges, node.is_node1()
+    kernel = PermuteKernel(nums)
+    tensor = kernel.eager(read(node))
+    names, edges, flags = node.axes_names, node.edges, node.is_node1()
     child = Node._create_resultant(
         axes_names=[names[i] for i in nums],
         name="permute",
-        network=node._network,
+        network=node.network,
         tensor=tensor,
         edges=[edges[i] for i in nums],
         node1_list=[flags[i] for i in nums],
     )
-    record_successor(
-        "permute", (node, tuple(axes)), node, (node,), child, kernel, hints=nums, single=True
-    )
+    record("permute", (node, tuple(axes)), node, (node,), child, kernel, hints=nums, single=True)
     return child
 
 
-def _permute_next(succ, node: AbstractNode, axes: Sequence[Ax]) -> Node:
-    return _run1(succ)
-
-
-permute_op = Operation("permute", _permute_check, _permute_first, _permute_next)
+permute_op = builtin("permute", _permute_check, _permute_first, _next)
 
 
 def permute(node: AbstractNode, axes: Sequence[Ax]) -> Node:
@@ -166,11 +149,6 @@ def permute(node: AbstractNode, axes: Sequence[Ax]) -> Node:
         >>> tk.permute(node, (2, 0, 1)).shape
         torch.Size([7, 2, 5])
     """
-    succs = node._successors.get("permute")
-    if succs is not None:
-        succ = succs.get((node, tuple(axes)))
-        if succ is not None:
-            return _run1(succ)
     return permute_op(node, axes)
 
 
@@ -194,19 +172,19 @@ def permute_(node: AbstractNode, axes: Sequence[Ax]) -> Node:
     """
     if node.is_resultant():
         raise TNValueError(
-            f"permute_ cannot be applied to resultant node {node._name!r}; use permute"
+            f"permute_ cannot be applied to resultant node {node.name!r}; use permute"
         )
     nums = _resolve_permutation(node, axes)
     tensor = node.tensor
-    shape = [node._shape[i] for i in nums]
+    shape = [node.shape[i] for i in nums]
     if tensor is not None:
         tensor = tensor.permute(nums).detach()
-    names, edges, flags = node.axes_names, node._edges, node.is_node1()
+    names, edges, flags = node.axes_names, node.edges, node.is_node1()
     return Node(
         shape=None if tensor is not None else shape,
         axes_names=[names[i] for i in nums],
-        name=node._name,
-        network=node._network,
+        name=node.name,
+        network=node.network,
         override_node=True,
         tensor=tensor,
         edges=[edges[i] for i in nums],
@@ -225,32 +203,28 @@ def _tprod_check(node1: AbstractNode, node2: AbstractNode):
 
 
 def _tprod_first(node1: AbstractNode, node2: AbstractNode) -> Node:
-    if node1._network is not node2._network:
-        raise TNValueError(f"Nodes {node1._name!r} and {node2._name!r} must be in the same network")
+    if node1.network is not node2.network:
+        raise TNValueError(f"Nodes {node1.name!r} and {node2.name!r} must be in the same network")
     if any(node2 is n for n in node1.neighbours()):
         raise TNValueError(
-            f"Tensor product cannot be performed between connected nodes {node1._name!r} "
-            f"and {node2._name!r}"
+            f"Tensor product cannot be performed between connected nodes {node1.name!r} "
+            f"and {node2.name!r}"
         )
     kernel = Kernel(_outer)
-    tensor = kernel.eager(read_operand(node1), read_operand(node2))
+    tensor = kernel.eager(read(node1), read(node2))
     child = Node._create_resultant(
         axes_names=node1.axes_names + node2.axes_names,
         name="tprod",
-        network=node1._network,
+        network=node1.network,
         tensor=tensor,
-        edges=node1._edges + node2._edges,
+        edges=node1.edges + node2.edges,
         node1_list=node1.is_node1() + node2.is_node1(),
     )
-    record_successor("tprod", (node1, node2), node1, (node1, node2), child, kernel)
+    record("tprod", (node1, node2), node1, (node1, node2), child, kernel)
     return child
 
 
-def _tprod_next(succ, node1: AbstractNode, node2: AbstractNode) -> Node:
-    return run_next(succ)
-
-
-tprod_op = Operation("tprod", _tprod_check, _tprod_first, _tprod_next)
+tprod_op = builtin("tprod", _tprod_check, _tprod_first, _next)
 
 
 def tprod(node1: AbstractNode, node2: AbstractNode) -> Node:
@@ -286,14 +260,14 @@ class _WithValue:
 
 
 def _check_broadcast(node1: AbstractNode, tensor: torch.Tensor, op_name: str) -> None:
-    shape = node1._shape
+    shape = node1.shape
     bad = tensor.dim() != len(shape) or any(
-        not ax._batch and tensor.shape[i] != shape[i] for i, ax in enumerate(node1._axes)
+        not ax.is_batch() and tensor.shape[i] != shape[i] for i, ax in enumerate(node1.axes)
     )
     if bad:
         raise TNValueError(
             f"{op_name}: broadcasting gives shape {tuple(tensor.shape)}, which changes a "
-            f"non-batch dimension of node {node1._name!r} {tuple(shape)}"
+            f"non-batch dimension of node {node1.name!r} {tuple(shape)}"
         )
 
 
@@ -306,28 +280,14 @@ def _is_node(value: Any) -> bool:
 
 
 class _Arith:
-    """One element-wise operation: its Operation plus the cached-call fast path."""
+    """One element-wise operation (``mul``, ``div``, ``add``, ``sub``)."""
 
     __slots__ = ("name", "fn", "op")
 
     def __init__(self, name: str, fn: Callable) -> None:
         self.name = name
         self.fn = fn
-        self.op = Operation(name, self._check_first, self._first, self._next)
-
-    def __call__(self, node1: AbstractNode, node2: Any) -> Node:
-        succs = node1._successors.get(self.name)
-        if succs is not None:
-            if _is_node(node2):
-                succ = succs.get((node1, node2))
-                if succ is not None:
-                    return _run(succ, self.fn(read_operand(node1), read_operand(node2)))
-            else:
-                succ = succs.get((node1,))
-                if succ is not None:
-                    succ._run.fn.value = node2
-                    return _run(succ, self.fn(read_operand(node1), node2))
-        return self.op(node1, node2)
+        self.op = builtin(name, self._check_first, self._first, self._next)
 
     def _check_first(self, node1: AbstractNode, node2: Any = _MISSING):
         key = (node1, node2) if _is_node(node2) else (node1,)
@@ -339,28 +299,28 @@ class _Arith:
             raise TNTypeError(f"{name}() missing the second operand")
         is_node = _is_node(node2)
         if is_node:
-            if node1._network is not node2._network:
+            if node1.network is not node2.network:
                 raise TNValueError(
-                    f"Nodes {node1._name!r} and {node2._name!r} must be in the same network"
+                    f"Nodes {node1.name!r} and {node2.name!r} must be in the same network"
                 )
             kernel = Kernel(self.fn)
             operands: tuple = (node1, node2)
             key: tuple = (node1, node2)
-            tensor = kernel.eager(read_operand(node1), read_operand(node2))
+            tensor = kernel.eager(read(node1), read(node2))
         else:
-            kernel = Kernel(_WithValue(self.fn, node2))
+            kernel = Kernel(_WithValue(self.fn, node2), name=name)
             operands = key = (node1,)
-            tensor = kernel.eager(read_operand(node1))
+            tensor = kernel.eager(read(node1))
         _check_broadcast(node1, tensor, name)
         child = _like(Node, node1, name, tensor)
-        record_successor(name, key, node1, operands, child, kernel, hints=is_node)
+        record(name, key, node1, operands, child, kernel, hints=is_node)
         return child
 
     def _next(self, succ: Successor, node1: AbstractNode, node2: Any = _MISSING) -> Node:
         # node2 is missing when the network replays the recorded key ``(node1,)``.
         if not succ.hints and node2 is not _MISSING:
             succ._run.fn.value = node2
-        return run_next(succ)
+        return run(succ)
 
 
 _mul = _Arith("mul", torch.mul)
@@ -385,22 +345,22 @@ def mul(node1: AbstractNode, node2: Operand) -> Node:
         ValueError: If ``node2`` is a node of another network, or broadcasting would
             change a non-batch dimension of ``node1``.
     """
-    return _mul(node1, node2)
+    return mul_op(node1, node2)
 
 
 def div(node1: AbstractNode, node2: Operand) -> Node:
     """Element-wise quotient ``node1 / node2``; see :func:`mul`."""
-    return _div(node1, node2)
+    return div_op(node1, node2)
 
 
 def add(node1: AbstractNode, node2: Operand) -> Node:
     """Element-wise sum ``node1 + node2``; see :func:`mul`."""
-    return _add(node1, node2)
+    return add_op(node1, node2)
 
 
 def sub(node1: AbstractNode, node2: Operand) -> Node:
     """Element-wise difference ``node1 - node2``; see :func:`mul`."""
-    return _sub(node1, node2)
+    return sub_op(node1, node2)
 
 
 # -- renormalize ----------------------------------------------------------------------------
@@ -434,30 +394,16 @@ def _renormalize_first(
         dims = [node.get_axis_num(a) for a in axis]
     else:
         dims = [node.get_axis_num(axis)]
-    kernel = Kernel(_Renormalize(p, dims))
-    tensor = kernel.eager(read_operand(node))
+    kernel = Kernel(_Renormalize(p, dims), name="renormalize")
+    tensor = kernel.eager(read(node))
     cls = StackNode if is_stack_node(node) else Node
     child = _like(cls, node, "renormalize", tensor)
-    record_successor(
-        "renormalize",
-        (node, p, _axis_key(axis)),
-        node,
-        (node,),
-        child,
-        kernel,
-        hints=dims,
-        single=True,
-    )
+    key = (node, p, _axis_key(axis))
+    record("renormalize", key, node, (node,), child, kernel, hints=dims, single=True)
     return child
 
 
-def _renormalize_next(
-    succ, node: AbstractNode, p: Union[int, float] = 2, axis: Any = None
-) -> AbstractNode:
-    return _run1(succ)
-
-
-renormalize_op = Operation("renormalize", _renormalize_check, _renormalize_first, _renormalize_next)
+renormalize_op = builtin("renormalize", _renormalize_check, _renormalize_first, _next)
 
 
 def renormalize(
@@ -479,11 +425,6 @@ def renormalize(
     Raises:
         IndexError: If an axis does not exist.
     """
-    succs = node._successors.get("renormalize")
-    if succs is not None:
-        succ = succs.get((node, p, _axis_key(axis)))
-        if succ is not None:
-            return _run1(succ)
     return renormalize_op(node, p, axis)
 
 
@@ -494,17 +435,13 @@ def _conj_check(node: AbstractNode):
 
 def _conj_first(node: AbstractNode) -> Node:
     kernel = Kernel(torch.conj)
-    tensor = kernel.eager(read_operand(node))
+    tensor = kernel.eager(read(node))
     child = _like(Node, node, "conj", tensor)
-    record_successor("conj", (node,), node, (node,), child, kernel, single=True)
+    record("conj", (node,), node, (node,), child, kernel, single=True)
     return child
 
 
-def _conj_next(succ, node: AbstractNode) -> Node:
-    return _run1(succ)
-
-
-conj_op = Operation("conj", _conj_check, _conj_first, _conj_next)
+conj_op = builtin("conj", _conj_check, _conj_first, _next)
 
 
 def conj(node: AbstractNode) -> Node:
@@ -513,9 +450,4 @@ def conj(node: AbstractNode) -> Node:
     Returns:
         A resultant ``Node`` named ``conj`` with ``node``'s axes and edges.
     """
-    succs = node._successors.get("conj")
-    if succs is not None:
-        succ = succs.get((node,))
-        if succ is not None:
-            return _run1(succ)
     return conj_op(node)
