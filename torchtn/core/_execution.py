@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import torch
 
+from torchtn.core.memory import view_shape
 from torchtn.core.replay import ReplayProgram
 from torchtn.errors import TNTypeError, TNValueError
 
@@ -315,9 +316,9 @@ class ExecutionMixin:
             return out
         # New input shapes: one full run refreshes every node's shape, then frees.
         result = self._program(True)(*inputs)
-        self._write_back(self._replays[True].lowered, result)
         if values is not None:
             self._data_shapes(values)
+        self._write_back(self._replays[True].lowered, result)
         for address in low.free:
             mem[address] = None
         program.signature = signature
@@ -332,13 +333,8 @@ class ExecutionMixin:
             if info["address"] is not None:
                 mem[info["address"]] = tensor
             node._shape = tensor.shape
-        for stack, children in low.index_unbinds:
-            shape = stack._shape
-            for c in children:
-                c._shape = torch.Size(
-                    shape[k + 1] if ax._batch else s
-                    for k, (ax, s) in enumerate(zip(c._axes, c._shape, strict=True))
-                )
+        for node, _, _ in low.views:
+            node._shape = view_shape(node)
 
     def compile(self, **kwargs: Any) -> None:
         """Run replays through ``torch.compile(**kwargs)`` from now on.

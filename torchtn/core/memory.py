@@ -31,6 +31,7 @@ __all__ = [
     "index",
     "owns",
     "slot",
+    "view_shape",
     "layout_changed",
     "as_index",
 ]
@@ -123,6 +124,18 @@ def slot(node: AbstractNode) -> tuple[dict, str, Any]:
         ref._tensor_info["address"],
         (None if idx is None else _as_index(idx)),
     )
+
+
+def view_shape(node: AbstractNode) -> torch.Size:
+    """The shape ``node`` has as a view of its owner's tensor (from shapes only)."""
+    info = node._tensor_info
+    if info["address"] is not None:
+        return node._shape
+    shape = info["node_ref"]._shape
+    idx = info["index"]
+    if idx is None:
+        return shape
+    return torch.empty(shape, device="meta")[_as_index(idx)].shape
 
 
 def layout_changed(net: TensorNetwork) -> None:

@@ -19,7 +19,7 @@ import torch
 from torchtn._utils import list2slice
 from torchtn.core import memory
 from torchtn.core.edge import StackEdge
-from torchtn.core.kernel import IdentityKernel, Kernel, Order, is_identity
+from torchtn.core.kernel import Kernel, Order, is_identity
 from torchtn.core.memory import read
 from torchtn.core.node import AbstractNode, Node, ParamNode
 from torchtn.core.stack_node import (
@@ -176,21 +176,25 @@ def _stack_first(nodes):
         record("stack", key, nodes[0], nodes, child, None, hints)
         return child
 
-    # Data nodes that are exactly the slices 0..n-1 of one memory: the stack is that memory.
+    # Data nodes that are consecutive slices start..start+n-1 of one memory (e.g. of
+    # ``stack_data_memory``): the stack is a view of that memory, computed by nobody.
     owner = refs[0]
+    positions = [i["index"] for i in infos]
     if (
         same_dims
         and all(i["address"] is None for i in infos)
         and all(r is owner for r in refs)
         and not is_stack_node(owner)
-        and [i["index"] for i in infos] == list(range(len(nodes)))
-        and owner._shape[0] == len(nodes)
+        and all(type(p) is int for p in positions)
+        and positions == list(range(positions[0], positions[0] + len(nodes)))
     ):
-        kernel = IdentityKernel()
-        tensor = read(owner)
+        start, stop = positions[0], positions[0] + len(nodes)
+        whole = start == 0 and stop == owner.shape[0]
+        view = [slice(start, stop)]
+        tensor = read(owner) if whole else read(owner)[start:stop]
         child = _new_stack(nodes, axes_names, net, tensor)
-        succ = record("stack", key, nodes[0], nodes, child, kernel, hints)
-        succ._args = (owner,)
+        memory.share(child, owner, None if whole else view)
+        record("stack", key, nodes[0], nodes, child, None, hints)
         return child
 
     kernel = StackKernel(pads=not same_dims)
@@ -213,7 +217,10 @@ def _new_stack(nodes, axes_names, net, tensor) -> StackNode:
 
 
 def _stack_next(succ, nodes):
-    return run(succ)
+    child = run(succ)
+    if succ._run is None and not memory.owns(child):  # a view: follow its owner's shape
+        child._shape = memory.view_shape(child)
+    return child
 
 
 stack_op = builtin("stack", _stack_check_first, _stack_first, _stack_next)

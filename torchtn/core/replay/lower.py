@@ -60,8 +60,9 @@ class Lowered:
             ``full``, every other resultant that owns memory; else only ``out_owner`` when
             ``out_node`` references it (so that the output node stays readable).
         free: Addresses a traced replay sets to None (consumed erasable memories).
-        index_unbinds: ``(stack, children)`` of steps that only index their stack (their
-            children follow the stack's batch size).
+        views: ``(node, owner, index)`` of results that are views of another node's
+            memory (steps that compute nothing: auto-unbind, stacks of slices); their
+            shapes follow their owner's.
         full: Whether the graph returns every resultant (untraced replays write them back).
     """
 
@@ -73,7 +74,7 @@ class Lowered:
     out_owner: Any = None
     written: list[Any] = field(default_factory=list)
     free: list[str] = field(default_factory=list)
-    index_unbinds: list[tuple[Any, list]] = field(default_factory=list)
+    views: list[tuple[Any, Any, Any]] = field(default_factory=list)
     full: bool = False
 
 
@@ -144,8 +145,10 @@ def lower(net: TensorNetwork, full: bool) -> Lowered:
         children = step.child if isinstance(step.child, list) else [step.child]
         children_of.append(children)
         if kernel is None:
-            if step._op == "unbind":
-                low.index_unbinds.append((step._args[0], children))
+            for c in children:
+                info = c._tensor_info
+                if c.is_resultant() and info is not None and info["address"] is None:
+                    low.views.append((c, info["node_ref"], _as_index(info["index"])))
             continue
         args = tuple(value_of(n) for n in step._args)
         call = graph.call_function(kernel.eager, args)
