@@ -258,15 +258,27 @@ class ExecutionMixin:
                     "explicitly before passing data"
                 ) from err
         if not self._resultant_nodes:
-            if _pure_call():
+            if _pure_call() or self._parameters_swapped():
                 raise TNValueError(
                     f"Network {self.name!r} has recorded nothing yet: call trace(example) (or "
-                    "run it once) before torch.compile, torch.export or torch.func transforms"
+                    "run it once) before torch.compile, torch.export, torch.func transforms "
+                    "or functional_call (its first call creates the recording, and "
+                    "auto_stack may create parameters)"
                 )
             if data is not None:
                 self.add_data(data=data)
             return self.contract(*args, **kwargs).tensor
         return self._replay(data)
+
+    def _parameters_swapped(self) -> bool:
+        """Whether some ParamNode's parameter was swapped without the module knowing
+        (``torch.func.functional_call`` writes the parameter dict directly)."""
+        memory = self._memory_nodes
+        for key, param in self._parameters.items():
+            slot = memory.get(key[6:], param)
+            if slot is not param:
+                return True
+        return False
 
     # -- replay ------------------------------------------------------------------------------
     def _program(self, full: bool) -> Any:

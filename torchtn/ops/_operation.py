@@ -212,7 +212,7 @@ def run(succ: Successor) -> Any:
         out_mem[out_addrs] = out
         child._shape = out.shape
     elif out_mem is not None:  # every output owns a slot of one memory
-        out_mem.update(zip(out_addrs, out))
+        out_mem.update(zip(out_addrs, out, strict=False))
         if not (getattr(kernel, "uniform", False) and child[0]._shape == out[0].shape):
             for c, t in zip(child, out, strict=False):
                 c._shape = t.shape
