@@ -19,6 +19,7 @@ __all__ = [
     "prod",
     "list2slice",
     "split_sequence_into_chunks",
+    "as_index",
 ]
 
 
@@ -147,3 +148,16 @@ def split_sequence_into_chunks(lst: Sequence, n_chunks: int) -> list[list]:
         out.append(list(lst[start:stop]))
         start = stop
     return out
+
+
+def as_index(index: object) -> object:
+    """A memory index stored as TensorKrowch lists (``[i, slice, ...]``) as torch takes it.
+
+    A list becomes a tuple of per-axis indices, except a list holding one list of
+    positions (a fancy index), which is returned bare.
+    """
+    if isinstance(index, list):
+        if index and isinstance(index[0], list) and len(index) == 1:
+            return index[0]
+        return tuple(index)
+    return index

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from torchtn._utils import as_index as _as_index
 from torchtn.core import _tensor_init
 from torchtn.errors import TNKeyError, TNTypeError, TNValueError
 from torchtn.typing import Ax, Shape
@@ -22,15 +23,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from torchtn.core.node import AbstractNode
 
 __all__ = ["TensorMixin"]
-
-
-def _as_index(index: Any) -> Any:
-    """Index stored as TK lists (``[i, slice, ...]``) to a tuple torch accepts."""
-    if isinstance(index, list):
-        if index and isinstance(index[0], list) and len(index) == 1:
-            return index[0]  # a bare list of positions (fancy index)
-        return tuple(index)
-    return index
 
 
 def _erasable(node: AbstractNode) -> bool:

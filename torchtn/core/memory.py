@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from torchtn.core._node_memory import _as_index
+from torchtn._utils import as_index as _as_index
 from torchtn.errors import TNValueError
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -25,7 +25,6 @@ from torchtn._utils import (
 )
 from torchtn.core import _tensor_init
 from torchtn.core._node_memory import TensorMixin
-from torchtn.core._node_memory import _as_index as _as_index  # re-exported for the ops
 from torchtn.core.axis import Axis, _is_batch_name
 from torchtn.core.edge import Edge
 from torchtn.core.registry import function as _op

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Union
 import torch
 from torch import nn
 
-from torchtn.core._node_memory import _as_index
+from torchtn._utils import as_index as _as_index
 from torchtn.core.edge import Edge
 from torchtn.core.node import AbstractNode
 from torchtn.errors import TNValueError

@@ -13,8 +13,8 @@ from torchtn.errors import TNTypeError, TNValueError
 from torchtn.models import _chain
 from torchtn.models._chain import check_int
 from torchtn.models._chain_nodes import attribute
+from torchtn.models._mps import MPS
 from torchtn.models._uniform import UniformMixin
-from torchtn.models.mps import MPS
 
 __all__ = ["MPSLayer", "UMPSLayer"]
 

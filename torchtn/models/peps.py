@@ -15,8 +15,8 @@ from torchtn.core.network import TensorNetwork
 from torchtn.core.node import AbstractNode, ParamNode
 from torchtn.errors import TNTypeError, TNValueError
 from torchtn.models._chain_nodes import attribute
+from torchtn.models._conv import AbstractConvClass, IntPair
 from torchtn.models._peps_contract import contract_grid
-from torchtn.models.conv import AbstractConvClass, IntPair
 
 __all__ = ["PEPS", "UPEPS", "ConvPEPS", "ConvUPEPS"]
 

@@ -14,7 +14,7 @@ import torch
 from torchtn.core.network import TensorNetwork
 from torchtn.core.node import AbstractNode, ParamNode
 from torchtn.errors import TNTypeError, TNValueError
-from torchtn.models.conv import AbstractConvClass, IntPair
+from torchtn.models._conv import AbstractConvClass, IntPair
 
 __all__ = ["Tree", "UTree", "ConvTree", "ConvUTree"]
 

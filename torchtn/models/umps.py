@@ -10,8 +10,8 @@ import torch
 from torchtn.errors import TNTypeError, TNValueError
 from torchtn.models import _chain
 from torchtn.models._chain import check_int
+from torchtn.models._mps import MPS
 from torchtn.models._uniform import UniformMixin
-from torchtn.models.mps import MPS
 
 __all__ = ["UMPS"]
 

@@ -158,9 +158,7 @@ def _stack_first(nodes):
                 slice(0, None) if ax._batch else slice(m - d, m)
                 for ax, m, d in zip(nodes[0]._axes, owner_max, max_shape, strict=False)
             ]
-        from torchtn.core.node import _as_index
-
-        tensor = base[_as_index(index)]
+        tensor = base[memory.as_index(index)]
         child = _new_stack(nodes, axes_names, net, tensor)
         memory.share(child, owner, index)
         record("stack", key, nodes[0], nodes, child, None, hints)

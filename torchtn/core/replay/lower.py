@@ -22,16 +22,17 @@ from __future__ import annotations
 import operator
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from torch import fx
 
-from torchtn.core._node_memory import _as_index
+from torchtn._utils import as_index as _as_index
 from torchtn.errors import TNValueError
 
-if TYPE_CHECKING:  # pragma: no cover
-    from torchtn.core.network import TensorNetwork
-    from torchtn.core.node import AbstractNode
+# The lowering reads nodes and the network by duck typing (their memory attributes) and
+# imports neither, so the replay sits below the node and network modules.
+AbstractNode = Any
+TensorNetwork = Any
 
 __all__ = ["Lowered", "lower", "erasable"]
 

@@ -9,7 +9,7 @@ With ``compile_kwargs`` the call goes through ``torch.compile``.
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import fx
@@ -17,8 +17,7 @@ from torch import fx
 from torchtn.core.replay.lower import Lowered, lower
 from torchtn.core.replay.passes import drop_noops, fold_permutations
 
-if TYPE_CHECKING:  # pragma: no cover
-    from torchtn.core.network import TensorNetwork
+TensorNetwork = Any  # duck-typed: the replay does not import the network module
 
 __all__ = ["ReplayProgram", "build_graph"]
 

@@ -22,8 +22,8 @@ from typing import Any
 
 from torch import fx
 
+from torchtn._utils import as_index as _as_index
 from torchtn._utils import inverse_permutation
-from torchtn.core._node_memory import _as_index
 from torchtn.core.kernel import Kernel, Order, is_identity
 
 __all__ = ["fold_permutations", "index_in_order"]
