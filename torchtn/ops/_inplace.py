@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from torchtn.core import memory
 from torchtn.core.node import AbstractNode
 
 __all__ = ["finish_inplace"]
@@ -32,7 +33,7 @@ def finish_inplace(
         new_names: Names given to ``results`` at the end, one per result (subject to
             the network's enumeration rules).
     """
-    net = results[0]._network
+    net = results[0].network
 
     # 1. Own the inherited edges; neighbours now point to the results.
     for node in results:
@@ -41,7 +42,7 @@ def finish_inplace(
     # 2. Detached tensors (results own their memory slot).
     for node in results:
         tensor = node.tensor
-        if node._tensor_info["address"] is None:
+        if not memory.owns(node):
             node.reset_tensor_address()
         node._direct_set_tensor(None if tensor is None else tensor.detach())
 
@@ -51,13 +52,13 @@ def finish_inplace(
         if any(node is d for d in deleted):
             continue
         deleted.append(node)
-        if node._network is net:
+        if node.network is net:
             net.delete_node(node, move_names=True)
 
     # 4. Results become leaves; their dangling non-batch edges join ``net.edges``.
     for node in results:
-        for edge in node._edges:
-            if edge._nodes[0] is node:
+        for edge in node.edges:
+            if edge.nodes[0] is node:
                 net._refresh_edge(edge)
     for node in results:
         if node.is_resultant():
@@ -65,7 +66,7 @@ def finish_inplace(
 
     # 5. Forget everything recorded: the graph changed under the cached operations.
     for node in deleted:
-        node._successors = {}
+        node.successors.clear()
     net._recording.clear()
 
     # 6. Final names.

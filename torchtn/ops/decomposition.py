@@ -140,9 +140,9 @@ def _split_first(
     listed = set(ax1) | set(ax2)
     batch = [i for i in range(node.rank) if i not in listed]
     for i in batch:
-        if not node._edges[i].is_batch():
+        if not node.edges[i].is_batch():
             raise TNValueError(
-                f"Edge {node._edges[i]!s} of node {node._name!r} is not a batch edge but it "
+                f"Edge {node.edges[i]!s} of node {node.name!r} is not a batch edge but it "
                 "is in neither `node1_axes` nor `node2_axes`"
             )
     if mode not in MODES:
@@ -157,7 +157,7 @@ def _split_first(
     kernel = SplitKernel(perm, nb, len(ax1), mode, side, rank, cum_percentage, cutoff)
     t1, t2 = kernel.eager(read(node))
 
-    net = node._network
+    net = node.network
     names = node.axes_names
     r1 = Node._create_resultant(
         axes_names=[names[i] for i in batch + ax1] + ["split"], name="split", network=net, tensor=t1
@@ -169,9 +169,9 @@ def _split_first(
         tensor=t2,
     )
     # The fresh edges of the listed axes are replaced below: unlist them.
-    for edge in r1._edges[nb:] + r2._edges[nb:]:
+    for edge in r1.edges[nb:] + r2.edges[nb:]:
         net._remove_edge(edge)
-    edges, flags = node._edges, node.is_node1()
+    edges, flags = node.edges, node.is_node1()
     crossing: set[int] = set()
     for i, a in enumerate(ax1):
         edge = edges[a]
@@ -191,7 +191,7 @@ def _split_first(
     for j, b in enumerate(ax2):
         if b not in crossing:
             r2._add_edge(edges[b], nb + 1 + j, flags[b])
-    connect(r1._edges[-1], r2._edges[nb])
+    connect(r1.edges[-1], r2.edges[nb])
 
     hints = {"batch_axes": batch, "node1_axes": ax1, "node2_axes": ax2, "permutation_dims": perm}
     record("split", key, node, (node,), [r1, r2], kernel, hints=hints, single=True)
@@ -286,11 +286,11 @@ def split_(
 def _check_edge(edge: Edge) -> None:
     if not isinstance(edge, Edge):
         raise TNTypeError(f"`edge` should be an Edge, got {type(edge).__name__}")
-    if edge._nodes[1] is None:
+    if edge.nodes[1] is None:
         raise TNValueError(
             f"Edge {edge!s} should be connected to perform a decomposition (SVD/QR/RQ)"
         )
-    if edge._nodes[0] is edge._nodes[1]:
+    if edge.nodes[0] is edge.nodes[1]:
         raise TNValueError(f"Edge {edge!s} should connect two different nodes")
 
 
@@ -304,11 +304,11 @@ def _edge_split(
     inplace: bool,
 ) -> Pair:
     _check_edge(edge)
-    n1, n2 = edge._nodes
-    axis1, axis2 = edge._axes
+    n1, n2 = edge.nodes
+    axis1, axis2 = edge.axes
     if mode in ("svd", "svdr") and side not in SIDES:
         raise TNValueError(f"`side` can only be one of {SIDES}, got {side!r}")
-    name1, name2 = n1._name, n2._name
+    name1, name2 = n1.name, n2.name
     if inplace:
         for name in (name1, name2):
             if is_reserved(erase_enum(name)):
@@ -317,12 +317,12 @@ def _edge_split(
                     f"{name!r} is reserved for operation results (rename the node first)"
                 )
     names2 = set(n2.axes_names)
-    batch_nums = [ax._num for ax in n1._axes if ax._batch and ax._name in names2]
+    batch_nums = [ax.num for ax in n1.axes if ax.is_batch() and ax.name in names2]
     nb = len(batch_nums)
     a1 = n1.rank - nb - 1
     a2 = n2.rank - nb - 1
-    num1, num2 = axis1._num, axis2._num
-    order2 = [n2.get_axis_num(n1._axes[i]._name) for i in batch_nums]
+    num1, num2 = axis1.num, axis2.num
+    order2 = [n2.get_axis_num(n1.axes[i].name) for i in batch_nums]
 
     from torchtn.ops.contraction import contract, contract_
 
@@ -350,10 +350,10 @@ def _edge_split(
 
     if inplace:
         r1.name = name1
-    r1._axes[num1].name = axis1._name
+    r1.axes[num1].name = axis1.name
     if inplace:
         r2.name = name2
-    r2._axes[num2].name = axis2._name
+    r2.axes[num2].name = axis2.name
     return r1, r2
 
 

@@ -136,9 +136,9 @@ def _einsum_check(string: str, *nodes: AbstractNode):
 
 def _einsum_first(string: str, *nodes: AbstractNode) -> AbstractNode:
     for a, b in zip(nodes, nodes[1:], strict=False):
-        if a._network is not b._network:
+        if a.network is not b.network:
             raise TNValueError(
-                f"All nodes must be in the same network ({a._name!r} and {b._name!r} are not)"
+                f"All nodes must be in the same network ({a.name!r} and {b.name!r} are not)"
             )
     equation, sources = _parse(string, nodes)
     tensors = [read(n) for n in nodes]
@@ -150,12 +150,12 @@ def _einsum_first(string: str, *nodes: AbstractNode) -> AbstractNode:
         raise TNTypeError("einsum cannot mix stack nodes with non-stack nodes")
     cls = StackNode if all(stacks) else Node
     child = cls._create_resultant(
-        axes_names=[n._axes[j]._name for n, j in sources],
+        axes_names=[n.axes[j].name for n, j in sources],
         name="einsum",
-        network=nodes[0]._network,
+        network=nodes[0].network,
         tensor=tensor,
-        edges=[n._edges[j] for n, j in sources],
-        node1_list=[n._axes[j]._node1 for n, j in sources],
+        edges=[n.edges[j] for n, j in sources],
+        node1_list=[n.axes[j].is_node1() for n, j in sources],
     )
     hints = {"einsum_string": equation, "path": path}
     record("einsum", (string, *nodes), nodes[0], nodes, child, kernel, hints=hints)

@@ -111,28 +111,24 @@ def _stack_check_first(nodes):
 
 def _member_slices(node: AbstractNode, max_shape: Sequence[int]) -> list:
     return [
-        slice(0, None) if ax._batch else slice(m - d, m)
-        for ax, m, d in zip(node._axes, max_shape, node._shape, strict=False)
+        slice(0, None) if ax.is_batch() else slice(m - d, m)
+        for ax, m, d in zip(node.axes, max_shape, node.shape, strict=False)
     ]
 
 
 def _stack_first(nodes):
     _check_stackable(nodes)
-    net = nodes[0]._network
+    net = nodes[0].network
     key = (tuple(nodes),)
-    infos = [n._tensor_info for n in nodes]
-    all_leaf = all(n._leaf for n in nodes)
+    owns = [memory.owns(n) for n in nodes]
+    refs = [None if o else memory.owner(n) for n, o in zip(nodes, owns, strict=True)]
+    all_leaf = all(n.is_leaf() for n in nodes)
     all_param = all(isinstance(n, ParamNode) for n in nodes)
     all_non_param = all(not isinstance(n, ParamNode) for n in nodes)
-    refs = [i["node_ref"] for i in infos]
-    all_same_ref = (
-        all(i["address"] is None for i in infos)
-        and all(r is refs[0] for r in refs)
-        and is_stack_node(refs[0])
-    )
+    all_same_ref = not any(owns) and all(r is refs[0] for r in refs) and is_stack_node(refs[0])
     # Fixed TK quirk: any member referencing a non-stack owner disables auto-stacking.
-    node_ref_is_stack = all(i["address"] is not None or is_stack_node(i["node_ref"]) for i in infos)
-    shapes = [n._shape for n in nodes]
+    node_ref_is_stack = all(o or is_stack_node(r) for o, r in zip(owns, refs, strict=True))
+    shapes = [n.shape for n in nodes]
     max_shape = [max(d) for d in zip(*shapes, strict=False)]
     same_dims = all(s == shapes[0] for s in shapes)
     axes_names = ["stack"] + nodes[0].axes_names
@@ -140,23 +136,23 @@ def _stack_first(nodes):
         "all_same_ref": all_same_ref,
         "all_leaf": all_leaf,
         "same_dims": same_dims,
-        "auto_stack": net._auto_stack,
+        "auto_stack": net.auto_stack,
     }
 
     if all_same_ref:
         owner = refs[0]
         positions = []
-        for i in infos:
-            idx = i["index"]
+        for n in nodes:
+            idx = memory.index(n)
             positions.append(idx[0] if isinstance(idx, list) else idx)
         sel = list2slice(positions)
         base = read(owner)
         index = [sel]
-        owner_max = list(owner._shape[1:])
+        owner_max = list(owner.shape[1:])
         if list(max_shape) != owner_max:
             index += [
-                slice(0, None) if ax._batch else slice(m - d, m)
-                for ax, m, d in zip(nodes[0]._axes, owner_max, max_shape, strict=False)
+                slice(0, None) if ax.is_batch() else slice(m - d, m)
+                for ax, m, d in zip(nodes[0].axes, owner_max, max_shape, strict=False)
             ]
         tensor = base[memory.as_index(index)]
         child = _new_stack(nodes, axes_names, net, tensor)
@@ -164,7 +160,7 @@ def _stack_first(nodes):
         record("stack", key, nodes[0], nodes, child, None, hints)
         return child
 
-    if net._auto_stack and all_leaf and (all_param or all_non_param) and node_ref_is_stack:
+    if net.auto_stack and all_leaf and (all_param or all_non_param) and node_ref_is_stack:
         if all_param:
             child = ParamStackNode(nodes, name="virtual_result_stack", virtual=True)
         else:
@@ -177,10 +173,10 @@ def _stack_first(nodes):
     # Data nodes that are consecutive slices start..start+n-1 of one memory (e.g. of
     # ``stack_data_memory``): the stack is a view of that memory, computed by nobody.
     owner = refs[0]
-    positions = [i["index"] for i in infos]
+    positions = [memory.index(n) for n in nodes]
     if (
         same_dims
-        and all(i["address"] is None for i in infos)
+        and not any(owns)
         and all(r is owner for r in refs)
         and not is_stack_node(owner)
         and all(type(p) is int for p in positions)
@@ -208,7 +204,7 @@ def _new_stack(nodes, axes_names, net, tensor) -> StackNode:
     child = StackNode.__new__(StackNode)
     child._leaf = False
     child._stack_lists = [None] + [
-        ([n._edges[i] for n in nodes], [n._axes[i]._node1 for n in nodes]) for i in range(rank)
+        ([n.edges[i] for n in nodes], [n.axes[i].is_node1() for n in nodes]) for i in range(rank)
     ]
     Node.__init__(child, axes_names=axes_names, name="stack", network=net, tensor=tensor)
     return child
@@ -250,25 +246,25 @@ def _unbind_first(node):
         raise TNTypeError(f"unbind takes a stack node, got {type(node).__name__}")
     if not is_stack_node(node):
         raise TNTypeError(
-            f"Node {node._name!r} is not a stack node: only StackNode/ParamStackNode can be unbound"
+            f"Node {node.name!r} is not a stack node: only StackNode/ParamStackNode can be unbound"
         )
-    net = node._network
+    net = node.network
     t = read(node)
-    n = node._shape[0]
+    n = node.shape[0]
     names = node.axes_names[1:]
     per_child = []
     for i in range(n):
         edges, flags = [], []
-        for _ax, e in zip(node._axes[1:], node._edges[1:], strict=False):
+        for _ax, e in zip(node.axes[1:], node.edges[1:], strict=False):
             if isinstance(e, StackEdge):
-                edges.append(e._edges[i])
-                flags.append(e._node1_list[i])
+                edges.append(e.edges[i])
+                flags.append(e.node1_list[i])
             else:
                 edges.append(e)
                 flags.append(True)
         per_child.append((edges, flags))
-    batch_flags = [ax._batch for ax in node._axes[1:]]
-    full = list(node._shape[1:])
+    batch_flags = [ax.is_batch() for ax in node.axes[1:]]
+    full = list(node.shape[1:])
     sizes = []
     for edges, _ in per_child:
         sizes.append(
@@ -305,19 +301,15 @@ def _unbind_first(node):
         "same_dims": same_dims,
         "lst_crops": crops,
     }
-    if net._auto_unbind:
-        info = node._tensor_info
-        if info["address"] is not None:
-            owner, base = node, None
-        else:
-            owner, base = info["node_ref"], info["index"]
+    if net.auto_unbind:
+        owner, base = memory.owner(node), memory.index(node)
         for i, c in enumerate(children):
             pos = i
             outer: list = []
             if base is not None:
                 first = base[0] if isinstance(base, list) else base
                 if isinstance(first, slice):
-                    pos = range(*first.indices(owner._shape[0]))[i]
+                    pos = range(*first.indices(owner.shape[0]))[i]
                 elif isinstance(first, list):
                     pos = first[i]
                 else:
@@ -348,10 +340,10 @@ def _unbind_first(node):
 def _unbind_next(succ, node):
     children = run(succ)
     if succ._run is None:  # auto_unbind: only batch sizes may have changed
-        shape = node._shape
+        shape = node.shape
         for c in children:
             c._shape = torch.Size(
-                shape[k + 1] if c._axes[k]._batch else s for k, s in enumerate(c._shape)
+                shape[k + 1] if c.axes[k].is_batch() else s for k, s in enumerate(c.shape)
             )
     return list(children)
 
