@@ -76,6 +76,7 @@ class ExecutionMixin:
             )
         open_edges = self._edges_d
         edges: list = []
+        seen: set[int] = set()
         for i, e in enumerate(input_edges):
             if isinstance(e, int) and not isinstance(e, bool):
                 e = self[e]
@@ -88,8 +89,9 @@ class ExecutionMixin:
                     f"`input_edges[{i}]` ({e!s}) is not a dangling, non-batch "
                     f"edge of a non-virtual node of network {self.name!r}"
                 )
-            if any(e is f for f in edges):
+            if id(e) in seen:
                 raise TNValueError(f"`input_edges[{i}]` ({e!s}) is given twice")
+            seen.add(id(e))
             edges.append(e)
         sizes = [e.size() for e in edges]
         same = all(s == sizes[0] for s in sizes)
@@ -193,6 +195,7 @@ class ExecutionMixin:
         self._recording.clear()
         self._inverse_memory = {}
         self._replays = {}
+        self._signature = None
         if not self._resultant_nodes and not self._virtual_nodes:
             return
         params = self._parameters
@@ -235,7 +238,8 @@ class ExecutionMixin:
                 self(example, *args, **kwargs)
             finally:
                 self._tracing = False
-            self(example, *args, **kwargs)
+            # TensorKrowch runs a second forward here to warm its caches; the recording
+            # is complete after the first one (and the memories hold the same values).
             self._traced = True
 
     def contract(self) -> AbstractNode:
@@ -293,12 +297,16 @@ class ExecutionMixin:
 
     def _replay(self, data: Any) -> torch.Tensor:
         pure = _pure_call()
-        full = not (self._traced or pure)
-        program = self._program(full)
+        traced = self._traced or pure
+        # A traced replay with known input shapes runs the lean form (only the output);
+        # anything else runs the full form (every resultant, for write-back or shapes).
+        program = self._replays.get(False) if traced else None
+        if program is None or program.version != self._recording.version:
+            program = self._program(True) if not pure else self._program(False)
         low = program.lowered
         values = None
         if data is not None:
-            if full or type(self).add_data is not ExecutionMixin.add_data:
+            if not traced or type(self).add_data is not ExecutionMixin.add_data:
                 self.add_data(data)  # untraced: data memories hold the data afterwards
             else:
                 values = self._data_tensors(data)
@@ -310,14 +318,13 @@ class ExecutionMixin:
         if pure:
             return program(*inputs)[0]
         try:
-            signature = tuple([t.shape for t in inputs])
+            signature = (self._recording.version, *[t.shape for t in inputs])
         except AttributeError:
             raise _empty_input(self, low, inputs) from None
-        if full:
-            result = program(*inputs)
-            self._write_back(low, result)
-            return result[0]
-        if signature == program.signature:
+        if traced and signature == self._signature:
+            if low.full:  # same shapes again: from now on the lean form
+                program = self._program(False)
+                low = program.lowered
             result = program(*inputs)
             out = result[0]
             owner = low.out_owner
@@ -326,14 +333,14 @@ class ExecutionMixin:
                 for i in low.data_inputs:
                     mem[low.inputs[i]] = None
             return out
-        # New input shapes: one full run refreshes every node's shape, then frees.
-        result = self._program(True)(*inputs)
+        result = program(*inputs)
         if values is not None:
             self._data_shapes(values)
-        self._write_back(self._replays[True].lowered, result)
-        for address in low.free:
-            mem[address] = None
-        program.signature = signature
+        self._write_back(low, result)
+        if traced:  # new input shapes: node shapes are refreshed, now free the memories
+            for address in low.free:
+                mem[address] = None
+            self._signature = signature
         return result[0]
 
     def _write_back(self, low: Any, result: tuple) -> None:
@@ -358,6 +365,7 @@ class ExecutionMixin:
         """
         self._compile_kwargs = dict(kwargs)
         self._replays = {}
+        self._signature = None
 
     def replay_module(self, traced: bool | None = None) -> torch.fx.GraphModule:
         """The ``fx.GraphModule`` that replays the recording.

@@ -106,6 +106,7 @@ class TensorNetwork(NamingMixin, ExecutionMixin, nn.Module):
         self._traced = False
         self._recording = Recording()
         self._replays: dict[bool, Any] = {}
+        self._signature: Any = None  # input shapes the node shapes were last set for
         self._compile_kwargs: dict[str, Any] | None = None
 
     # -- views -----------------------------------------------------------------------------
@@ -391,6 +392,7 @@ class TensorNetwork(NamingMixin, ExecutionMixin, nn.Module):
         # chain of nodes does not recurse node -> edge -> node (see AbstractNode.__reduce_ex__).
         state = super().__getstate__()
         state["_replays"] = {}
+        state["_signature"] = None
         # Tensors computed with autograd (resultants after a forward) cannot be pickled
         # with their graph: they travel detached.
         memory = state["_memory_nodes"]

@@ -43,7 +43,6 @@ class ReplayProgram:
         module: The ``fx.GraphModule``.
         lowered: What the caller needs around the graph (:class:`Lowered`).
         version: The recording version it was built from.
-        signature: Input shapes of the last call that updated node shapes.
     """
 
     def __init__(
@@ -54,7 +53,6 @@ class ReplayProgram:
         self.module = fx.GraphModule(root, self.lowered.graph, class_name="Replay")
         self.version = net._recording.version
         self.full = full
-        self.signature: Any = None
         fn = functools.partial(type(self.module).forward, net)
         self._run = fn if compile_kwargs is None else torch.compile(fn, **compile_kwargs)
         self.compiled = compile_kwargs is not None
