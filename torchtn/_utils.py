@@ -6,6 +6,8 @@ This module imports nothing from torchtn.
 from __future__ import annotations
 
 import functools
+import os
+import sys
 from collections.abc import Iterable, Sequence
 
 __all__ = [
@@ -20,6 +22,7 @@ __all__ = [
     "list2slice",
     "split_sequence_into_chunks",
     "as_index",
+    "user_stacklevel",
 ]
 
 
@@ -161,3 +164,17 @@ def as_index(index: object) -> object:
             return index[0]
         return tuple(index)
     return index
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` for ``warnings.warn`` that points at the first caller outside
+    torchtn (so a warning names the user's line, however deep inside it was raised)."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    return level

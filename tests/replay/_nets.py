@@ -94,3 +94,17 @@ def zoo() -> list[tuple[str, Callable[[], tuple[tk.TensorNetwork, torch.Tensor]]
         ("peps", peps),
         ("tree", tree),
     ]
+
+
+def ddp_case() -> tuple[tk.TensorNetwork, list, torch.Tensor]:
+    """A small classifier, its batches ``(x, y)`` and a trace example (fixed seeds)."""
+    torch.manual_seed(0)
+    model = tk.models.MPSLayer(
+        n_features=6, in_dim=2, out_dim=3, bond_dim=3, init_method="randn_eye", std=0.1, dtype=DT
+    )
+    gen = torch.Generator().manual_seed(1)
+    batches = [
+        (torch.rand(8, 5, 2, dtype=DT, generator=gen), torch.randint(0, 3, (8,), generator=gen))
+        for _ in range(4)
+    ]
+    return model, batches, batches[0][0]

@@ -271,7 +271,11 @@ class ExecutionMixin:
                 )
             if data is not None:
                 self.add_data(data=data)
-            return self.contract(*args, **kwargs).tensor
+            try:
+                return self.contract(*args, **kwargs).tensor
+            except BaseException:
+                self.reset()  # no half-recorded contraction is left behind
+                raise
         return self._replay(data)
 
     def _parameters_swapped(self) -> bool:

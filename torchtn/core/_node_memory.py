@@ -363,6 +363,15 @@ class TensorMixin:
         info["address"], info["node_ref"], info["index"] = self._name, None, None
         net._ensure_memory_slot(self)
         if value is not None:
+            own = self.__dict__.get("_own_param")
+            if own is not None and (own.shape, own.dtype, own.device) == (
+                value.shape,
+                value.dtype,
+                value.device,
+            ):
+                with torch.no_grad():  # the same Parameter object as before auto-stacking
+                    own.copy_(value)
+                value = own
             self._unrestricted_set_tensor(value)
         net._notify_memory_change()
 

@@ -143,6 +143,7 @@ class ChainNodesMixin:
         """Replace every node by a new ParamNode holding ``cores`` (bonds may change)."""
         had_data = bool(self._data_nodes)
         self.reset()
+        before = dict(self._parameters)
         if had_data:
             self.unset_data_nodes()
         old = list(self._mats_env)
@@ -163,5 +164,6 @@ class ChainNodesMixin:
         for node, t in zip(self._mats_env, cores, strict=False):
             node.tensor = t
         self._reset_boundary(ref.device, ref.dtype)
+        self._keep_parameter_identity(before, "canonicalize")
         if had_data:
             self.set_data_nodes()

@@ -163,6 +163,7 @@ def _stack_first(nodes):
     if net.auto_stack and all_leaf and (all_param or all_non_param) and node_ref_is_stack:
         if all_param:
             child = ParamStackNode(nodes, name="virtual_result_stack", virtual=True)
+            net._folded_parameters(nodes, child)
         else:
             child = _new_stack(nodes, axes_names, net, stack_padded([n.tensor for n in nodes]))
         for i, n in enumerate(nodes):
