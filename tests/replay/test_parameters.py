@@ -52,7 +52,7 @@ def test_reset_gives_members_their_own_parameters_back():
     stacked = {k: p.detach().clone() for k, p in model.named_parameters()}
     model.reset()
     assert dict(model.named_parameters()) == own  # the same objects, stack values copied in
-    for name, p in own.items():
+    for p in own.values():
         assert p.is_leaf and p.requires_grad
     assert any(k.startswith("param_virtual_result_stack") for k in stacked)
 
@@ -103,8 +103,8 @@ def test_canonicalize_keeps_unchanged_shapes_and_rebinds_truncated_ones():
 
 def test_failed_first_call_leaves_the_network_unrecorded():
     model = _layer()
-    with pytest.raises(Exception):
-        model(torch.rand(5, 7, 4, dtype=DT))  # wrong feature size
+    with pytest.raises(ValueError):
+        model(torch.rand(5, 7, 2, dtype=DT))  # features of size 2 for cores of in_dim 3
     assert not model.resultant_nodes and not model._seq_ops
     assert model(torch.rand(5, 7, 3, dtype=DT)).shape == (5, 4)
 
