@@ -368,6 +368,16 @@ class MPS(ChainAnalysisMixin, MarginalMixin, TensorNetwork):
             if mats[-1]["right"].size() != self._bond_dim[-1]:
                 mats[-1]["right"].change_size(self._bond_dim[-1])
 
+    # -- checkpoints (see torchtn/core/_checkpoint.py) ----------------------------------------
+    def _tk_stack_layout(self) -> list[list[AbstractNode]]:
+        # TensorKrowch's default contraction stacks every input core into one stack.
+        if not self._auto_stack or not self._in_features:
+            return []
+        return [[self._mats_env[i] for i in self._in_features]]
+
+    def _sizes_changed(self) -> None:
+        self.update_bond_dim()
+
     # -- contraction --------------------------------------------------------------------------
     def _input_contraction(self, inline_input: bool, sites: list[int]) -> list[AbstractNode]:
         if not sites:

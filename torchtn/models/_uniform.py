@@ -21,6 +21,9 @@ class UniformMixin:
 
     _uniform_name = "UMPS"
 
+    def _tk_stack_layout(self) -> list:
+        return []  # the sites share ``virtual_uniform``: nothing is auto-stacked
+
     def _make_uniform(self, d: int, skip: int | None = None) -> None:
         """Create ``uniform_memory`` and make every site node but ``skip`` read it."""
         bond = self._bond_dim[0]

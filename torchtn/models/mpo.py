@@ -342,6 +342,9 @@ class MPO(ChainNodesMixin, TensorNetwork):
                 self._change_node_role(node, leaf=False, data=True, virtual=False)
 
     # -- misc ------------------------------------------------------------------------------
+    def _sizes_changed(self) -> None:
+        self.update_bond_dim()
+
     def update_bond_dim(self) -> None:
         """Re-read ``bond_dim`` from the cores' ``right`` sizes."""
         sizes = [n.shape[2] for n in self._mats_env]

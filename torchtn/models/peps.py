@@ -240,6 +240,14 @@ class PEPS(TensorNetwork):
         for node in list(self.leaf_nodes.values()):
             node.tensor = torch.randn(node.shape) * std
 
+    def _tk_stack_layout(self) -> list[list[AbstractNode]]:
+        # TensorKrowch's trace stacks each border, then the grid (row by row).
+        if not self._auto_stack:
+            return []
+        grid = [n for row in self.grid_env for n in row]
+        groups = [self.up_border, self.down_border, self.left_border, self.right_border, grid]
+        return [list(g) for g in groups if g]
+
     def set_data_nodes(self) -> None:
         """One data node per site ``input`` edge, row-major ``(i, j)`` order."""
         edges = [
@@ -294,6 +302,9 @@ class UPEPS(PEPS):
 
     Differences from TensorKrowch: as :class:`PEPS`.
     """
+
+    def _tk_stack_layout(self) -> list:
+        return []  # the sites share ``virtual_uniform``: nothing is auto-stacked
 
     def __init__(
         self, n_rows: int, n_cols: int, in_dim: int, bond_dim: Sequence[int], n_batches: int = 1

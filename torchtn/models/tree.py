@@ -149,6 +149,13 @@ class Tree(TensorNetwork):
                 t[(0,) * t.dim()] = 1.0
                 node.tensor = t
 
+    def _tk_stack_layout(self) -> list[list[AbstractNode]]:
+        # TensorKrowch's trace stacks each layer.
+        return [list(layer) for layer in self.layers] if self._auto_stack else []
+
+    def _sizes_changed(self) -> None:
+        self._bond_dim = [[list(n.shape) for n in layer] for layer in self.layers]
+
     def set_data_nodes(self) -> None:
         """One data node per layer-0 input edge (node order, then axis order)."""
         edges = [e for node in self.layers[0] for e in node.edges[:-1]]
@@ -239,6 +246,12 @@ class UTree(Tree):
         bond_dim: The shared node shape (inputs then output).
         n_batches: Number of batch axes of the input data.
     """
+
+    def _sizes_changed(self) -> None:
+        self._bond_dim = list(self.layers[0][0].shape)
+
+    def _tk_stack_layout(self) -> list:
+        return []  # the nodes share ``virtual_uniform``: nothing is auto-stacked
 
     def __init__(
         self, sites_per_layer: Sequence[int], bond_dim: Sequence[int], n_batches: int = 1
