@@ -57,37 +57,6 @@ BUILTIN_OPERATIONS: dict[str, str] = {
     "mps_sweep": "torchtn.models._sweep:sweep_op",
 }
 
-#: Functions the core's node and edge methods delegate to: name -> ``module:attribute``.
-_FUNCTIONS: dict[str, str] = {
-    name: f"torchtn.ops:{name}"
-    for name in (
-        "permute",
-        "permute_",
-        "tprod",
-        "mul",
-        "div",
-        "add",
-        "sub",
-        "renormalize",
-        "conj",
-        "split",
-        "split_",
-        "contract",
-        "contract_",
-        "contract_between",
-        "contract_between_",
-        "svd",
-        "svd_",
-        "svdr",
-        "svdr_",
-        "qr",
-        "qr_",
-        "rq",
-        "rq_",
-        "unbind",
-    )
-}
-
 _registered: dict[str, Any] = {}  # user operations
 _resolved: dict[str, Any] = {}  # built-in operations and functions, once imported
 
@@ -159,10 +128,11 @@ def is_reserved(base: str) -> bool:
 
 
 def function(name: str) -> Callable:
-    """The operation function a node or edge method delegates to (``'contract_between'``...)."""
+    """The function of :mod:`torchtn.ops` a node or edge method delegates to
+    (``'contract_between'``, ``'svd'``...), resolved on first use."""
     fn = _resolved.get("fn:" + name)
     if fn is None:
-        fn = _resolved["fn:" + name] = _resolve(_FUNCTIONS[name])
+        fn = _resolved["fn:" + name] = _resolve("torchtn.ops:" + name)
     return fn
 
 
