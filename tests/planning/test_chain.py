@@ -139,3 +139,106 @@ def test_cost_model_choices():
 def test_cost_rejects_unknown_strategy():
     with pytest.raises(ValueError, match="strategy"):
         chain.cost("magic", 10, 2, 2, 2, "cpu", False)
+
+
+# -- the fly sweep's own backward, and its compile/export form ---------------------------------
+@pytest.mark.parametrize("left", [True, False])
+@pytest.mark.parametrize("m", [1, 2, 6])
+def test_fly_backward_including_data_gradients(left, m):
+    v, cores, x = _case(m, 3, 3, (4,), seed=m, requires_grad=True)
+    x.requires_grad_()
+    assert torch.autograd.gradcheck(
+        lambda v, c, x: chain.sweep(v, c, x, "left" if left else "right", "fly"), (v, cores, x)
+    )
+    # And the same gradients as autograd through the dense reference.
+    out = chain.sweep(v, cores, x, "left" if left else "right", "fly")
+    ref = _reference(v, cores, x, left)
+    weights = torch.randn_like(ref)
+    got = torch.autograd.grad((out * weights).sum(), (v, cores, x))
+    want = torch.autograd.grad((ref * weights).sum(), (v, cores, x))
+    for a, b in zip(got, want, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_fly_inference_needs_no_graph():
+    v, cores, x = _case(5, 2, 3, (4,), requires_grad=True)
+    with torch.no_grad():
+        out = chain.sweep(v, cores, x, "left", "fly")
+    assert out.grad_fn is None
+    torch.testing.assert_close(out, _reference(v, cores, x, True).detach())
+
+
+def _compiled(fn, *args):
+    from torch._dynamo.testing import CompileCounterWithBackend
+
+    torch._dynamo.reset()
+    counter = CompileCounterWithBackend("eager")
+    out = torch.compile(fn, backend=counter)(*args)
+    return out, sum(len(g.graph.nodes) for g in counter.graphs)
+
+
+@pytest.mark.parametrize("left", [True, False])
+def test_compiled_sweep_is_not_unrolled(left):
+    side = "left" if left else "right"
+
+    def fn(v, cores, x):
+        return chain.sweep(v, cores, x, side, "fly") * 2
+
+    sizes = []
+    for m in (4, 40):
+        v, cores, x = _case(m, 3, 3, (5,), seed=m)
+        out, nodes = _compiled(fn, v, cores, x)
+        ref = 2 * _reference(v, cores, x, left)
+        torch.testing.assert_close(out, ref, rtol=1e-10, atol=1e-12)
+        sizes.append(nodes)
+    assert sizes[0] == sizes[1]  # the graph does not grow with the number of sites
+
+
+def test_exported_sweep_is_one_loop():
+    from torch.export import export
+
+    class Sweep(torch.nn.Module):
+        def forward(self, v, cores, x):
+            return chain.sweep(v, cores, x, "left")
+
+    sizes = []
+    for m in (4, 40):
+        args = _case(m, 3, 3, (5,), seed=m)
+        program = export(Sweep(), args)
+        torch.testing.assert_close(program.module()(*args), _reference(*args, True))
+        sizes.append(len(program.graph.nodes))
+    assert sizes[0] == sizes[1]
+
+
+def test_compiled_sweep_gradients_match_eager():
+    v, cores, x = _case(7, 2, 3, (4,), requires_grad=True)
+    torch._dynamo.reset()
+    compiled = torch.compile(lambda v, c, x: chain.sweep(v, c, x, "right"), backend="aot_eager")
+    out = compiled(v, cores, x)
+    got = torch.autograd.grad(out.square().sum(), (v, cores))
+    ref = chain.sweep(v, cores, x, "right")
+    want = torch.autograd.grad(ref.square().sum(), (v, cores))
+    torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-12)
+    for a, b in zip(got, want, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_export_with_a_dynamic_batch():
+    from torch.export import Dim, export
+
+    v, cores, _ = _case(6, 3, 4, (5,))
+
+    class Sweep(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.v = torch.nn.Parameter(v.clone())
+            self.cores = torch.nn.Parameter(cores.clone())
+
+        def forward(self, x):
+            return chain.sweep(self.v, self.cores, x, "left")
+
+    module = Sweep()
+    x = torch.randn(6, 5, 3, dtype=DT)
+    program = export(module, (x,), dynamic_shapes={"x": {1: Dim("batch", min=2)}})
+    other = torch.randn(6, 11, 3, dtype=DT)
+    torch.testing.assert_close(program.module()(other), module(other), rtol=1e-12, atol=1e-12)

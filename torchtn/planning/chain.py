@@ -6,9 +6,10 @@ Three algorithms compute it, with the same result:
 
 ``'fly'``
     Sweep from the boundary vector, contracting each core with the running vector and
-    then with its data (``(B, D) @ (D, d D)``, then a broadcast product summed over
-    ``d``): ``2m`` small steps, ``O(m B d D^2)`` flops, and no ``(m, B, D, D)`` tensor is built
-    (autograd keeps ``O(m B d D)``).
+    then with its data (``(d D, D) @ (D, B)``, then a broadcast product summed over
+    ``d``, batch last): ``O(m B d D^2)`` flops, no ``(m, B, D, D)`` tensor, and for
+    training one autograd Function that keeps one ``(D, B)`` vector per site and runs
+    the reverse sweep itself.
 ``'vector'``
     Build every ``A_i(x_i)`` in one batched product, then sweep the vector through them:
     ``m + 1`` products, same flops, ``(m, B, D, D)`` memory.
@@ -19,16 +20,21 @@ Three algorithms compute it, with the same result:
 
 :func:`choose` picks one from a cost model on (sites, in_dim, bond, batch, device, grad);
 :func:`sweep` runs the choice made for the shapes of each call, so a model traced with
-a batch of one still uses the right algorithm for the batch it later sees.
+a batch of one still uses the right algorithm for the batch it later sees. Under
+``torch.compile`` the fly sweep is one opaque eager call of the compiled graph (its own
+fused autograd Function), and under ``torch.export`` it is one loop primitive
+(``scan``): a 785-site chain is never unrolled, and symbolic sizes are not guarded on.
+The kernels are in :mod:`torchtn.planning.chain_kernels`.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
 
 import torch
+
+from torchtn.planning import chain_kernels as kernels
 
 __all__ = ["STRATEGIES", "choose", "cost", "sweep", "sweep_kernel"]
 
@@ -85,7 +91,9 @@ def cost(
     )
 
 
-@functools.lru_cache(maxsize=1024)
+_CHOICES: dict[tuple, str] = {}
+
+
 def choose(
     sites: int, in_dim: int, bond: int, batch: int, device: str = "cpu", grad: bool = False
 ) -> str:
@@ -97,59 +105,37 @@ def choose(
         >>> choose(392, 3, 10, 512, device='cuda')
         'tree'
     """
-    costs = {s: cost(s, sites, in_dim, bond, batch, device, grad) for s in STRATEGIES}
-    return min(costs, key=costs.__getitem__)
+    key = (sites, in_dim, bond, batch, device, grad)
+    best = _CHOICES.get(key)
+    if best is None:
+        costs = {s: cost(s, sites, in_dim, bond, batch, device, grad) for s in STRATEGIES}
+        best = _CHOICES[key] = min(costs, key=costs.__getitem__)
+    return best
 
 
 # -- kernels ----------------------------------------------------------------------------------
+_KERNELS = {"fly": kernels.fly, "vector": kernels.vector, "tree": kernels.tree}
+
+
+# Under torch.compile the fly sweep stays one eager call (its own autograd Function,
+# already fused) instead of a 785-site unrolled graph: inductor's lowering of the scan
+# loop primitive is slow to compile and to run on CPUs. torch.export uses the scan form.
+_fly_eager = torch.compiler.disable(kernels.fly)
+
+
+def _hint(n: int | torch.SymInt) -> int:
+    """A concrete value of a size for cost decisions (no guard on symbolic sizes)."""
+    if isinstance(n, int):
+        return n
+    from torch.fx.experimental.symbolic_shapes import optimization_hint
+
+    return optimization_hint(n, fallback=256)
+
+
 def _pad_vector(v: torch.Tensor, size: int) -> torch.Tensor:
     if v.shape[0] == size:
         return v
     return torch.nn.functional.pad(v, (size - v.shape[0], 0))
-
-
-def _matrices(cores: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """``(m, B, Dl, Dr)``: every core contracted with its data vectors."""
-    m, dl, d, dr = cores.shape
-    flat = cores.permute(0, 2, 1, 3).reshape(m, d, dl * dr)
-    return torch.bmm(x, flat).view(m, x.shape[1], dl, dr)
-
-
-def _tree(mats: torch.Tensor) -> torch.Tensor:
-    """Ordered product ``mats[0] @ mats[1] @ ...`` by levels of pairwise batched products."""
-    while mats.shape[0] > 1:
-        m = mats.shape[0]
-        half = m // 2
-        pairs = torch.matmul(mats[0 : 2 * half : 2], mats[1 : 2 * half : 2])
-        mats = pairs if m % 2 == 0 else torch.cat([pairs, mats[2 * half :]])
-    return mats.squeeze(0)
-
-
-def _fly_left(v: torch.Tensor, cores: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    # Per site: (B, D) @ (D, d D), then the data contracted by a broadcast product and a
-    # sum over d, which is faster than a bmm of B (1 x d) @ (d x D) products, forward
-    # and backward.
-    m, dl, d, dr = cores.shape
-    B = x.shape[1]
-    mats = cores.reshape(m, dl, d * dr).unbind(0)
-    xs = x.unsqueeze(-1).unbind(0)
-    w = x[0] @ (v @ mats[0]).view(d, dr)
-    for i in range(1, m):
-        t = (w @ mats[i]).view(B, d, dr)
-        w = (t * xs[i]).sum(1)
-    return w
-
-
-def _fly_right(v: torch.Tensor, cores: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    m, dl, d, dr = cores.shape
-    B = x.shape[1]
-    mats = cores.reshape(m, dl * d, dr).unbind(0)
-    xs = x.unsqueeze(2).unbind(0)
-    w = x[-1] @ (mats[-1] @ v).view(dl, d).t()
-    for i in range(m - 2, -1, -1):
-        t = (w @ mats[i].t()).view(B, dl, d)
-        w = (t * xs[i]).sum(2)
-    return w
 
 
 def _run(
@@ -162,33 +148,28 @@ def _run(
         raise ValueError(
             f"data of the sweep has {x.shape[-1]} features per site, the cores expect {d}"
         )
-    B = x.shape[1]
     if dl != dr:  # stacked cores of unequal bonds: zero-pad to square (exact)
         size = max(dl, dr)
         cores = torch.nn.functional.pad(cores, (size - dr, 0, 0, 0, size - dl, 0))
         dl = dr = size
     v = _pad_vector(v, dl)
+    exporting = torch.compiler.is_exporting()
     if strategy is None:
-        grad = torch.is_grad_enabled() and (cores.requires_grad or v.requires_grad)
-        strategy = choose(m, d, max(dl, dr), B, cores.device.type, grad)
-    if strategy == "fly":
-        w = _fly_left(v, cores, x) if left else _fly_right(v, cores, x)
-    else:
-        mats = _matrices(cores, x)
-        if strategy == "tree":
-            prod = _tree(mats)
-            w = (v @ prod) if left else (prod @ v)
+        if exporting:  # the loop primitive: nothing unrolled, nothing chosen on symbols
+            strategy = "fly"
         else:
-            # unbind, not mats[i]: each indexing backward would fill a zero (m, B, D, D)
-            mats = mats.unbind(0)
-            if left:
-                w = v @ mats[0]
-                for i in range(1, m):
-                    w = torch.bmm(w.unsqueeze(1), mats[i]).squeeze(1)
-            else:
-                w = mats[-1] @ v
-                for i in range(m - 2, -1, -1):
-                    w = torch.bmm(mats[i], w.unsqueeze(-1)).squeeze(-1)
+            grad = torch.is_grad_enabled() and (
+                cores.requires_grad or v.requires_grad or x.requires_grad
+            )
+            strategy = choose(m, d, dl, _hint(x.shape[1]), cores.device.type, grad)
+    if strategy != "fly":
+        w = _KERNELS[strategy](v, cores, x, left)  # a few batched calls: traced as they are
+    elif exporting:
+        w = kernels.scan_sweep(v, cores, x, left)
+    elif torch.compiler.is_compiling():
+        w = _fly_eager(v, cores, x, left)  # an opaque step of the compiled graph
+    else:
+        w = kernels.fly(v, cores, x, left)
     return w.reshape(*batch, w.shape[-1])
 
 
