@@ -35,6 +35,27 @@ def test_duplicate_names_are_refused():
     assert "my_double_op" not in tk.TensorNetwork.operations
 
 
+def test_rerunning_the_same_definition_replaces_it():
+    def make():
+        def check(*a):
+            return None
+
+        def first(*a):
+            return None
+
+        def nxt(*a):
+            return None
+
+        return tk.Operation("rerun_op", check, first, nxt)
+
+    try:
+        first = make()
+        second = make()  # a notebook cell executed twice
+        assert tk.TensorNetwork.operations["rerun_op"] is second is not first
+    finally:
+        registry.unregister_operation("rerun_op")
+
+
 def test_operation_checks_callables():
     with pytest.raises(TypeError, match="fn_first"):
         tk.Operation("bad_op_args", lambda *a: None, 3, lambda *a: None)

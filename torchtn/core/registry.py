@@ -9,7 +9,8 @@ name) when its module is imported. Here the registry is explicit:
   depend on what was imported;
 * user operations register by constructing ``tk.Operation(name, ...)`` (the
   TensorKrowch extension point) or :func:`register_operation`, and a name that is
-  taken is refused with ``ValueError``;
+  taken is refused with ``ValueError`` (unless the same definition runs again, as when a
+  notebook cell is re-executed: then it replaces the earlier one);
 * node and edge methods (``node @ other``, ``edge.svd()``...) call their operation
   through :func:`function`, so the core never imports :mod:`torchtn.ops`: the
   dependency is this table, resolved at call time.
@@ -79,12 +80,28 @@ def register_operation(operation: Any) -> None:
         raise TypeError(f"An operation's name should be str, got {name!r}")
     if not name or " " in name:
         raise TNValueError(f"Operation name {name!r} should be non-empty without blank spaces")
-    if name in BUILTIN_OPERATIONS or name in _registered:
+    existing = _registered.get(name)
+    if existing is not None and _same_definition(existing, operation):
+        _registered[name] = operation  # the same code run again (a notebook cell)
+        return
+    if name in BUILTIN_OPERATIONS or existing is not None:
         raise TNValueError(
             f"An operation named {name!r} already exists; choose another name "
             f"(taken: {sorted(operation_names())})"
         )
     _registered[name] = operation
+
+
+def _same_definition(a: Any, b: Any) -> bool:
+    """Whether two operations come from the same source definition (re-executed code)."""
+
+    def where(fn: Any) -> tuple:
+        return (getattr(fn, "__module__", None), getattr(fn, "__qualname__", None))
+
+    parts = ("check_first", "fn_first", "fn_next")
+    return type(a) is type(b) and all(
+        where(getattr(a, p, None)) == where(getattr(b, p, None)) != (None, None) for p in parts
+    )
 
 
 def unregister_operation(name: str) -> None:
