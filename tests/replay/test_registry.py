@@ -25,10 +25,10 @@ def test_builtin_operations_listed_and_resolved():
 def test_duplicate_names_are_refused():
     with pytest.raises(ValueError, match="already exists"):
         tk.Operation("stack", lambda *a: None, lambda *a: None, lambda *a: None)
-    op = tk.Operation("my_double_op", lambda *a: None, lambda *a: None, lambda *a: None)
+    op = tk.Operation("my_double_op", _none, _none, _none)
     try:
-        with pytest.raises(ValueError, match="my_double_op"):
-            tk.Operation("my_double_op", lambda *a: None, lambda *a: None, lambda *a: None)
+        with pytest.raises(ValueError, match="my_double_op"):  # another definition
+            tk.Operation("my_double_op", _other, _none, _none)
         assert tk.TensorNetwork.operations["my_double_op"] is op
     finally:
         registry.unregister_operation("my_double_op")
@@ -96,6 +96,14 @@ def test_user_operation_reserves_its_name_and_runs():
         torch.testing.assert_close(r.tensor, a.tensor * 2)
     finally:
         registry.unregister_operation("twice")
+
+
+def _none(*args):
+    return None
+
+
+def _other(*args):
+    return None
 
 
 def _double(t):
