@@ -1,0 +1,135 @@
+"""Griffe extension used by the docs build: Sphinx roles in docstrings become links.
+
+torchtn's docstrings are Google style but cross-reference with Sphinx roles
+(``:func:`svd```, ``:class:`~torchtn.ParamNode```). mkdocstrings renders Markdown, where
+those roles would show up verbatim. This extension rewrites each role, when the object is
+loaded, into an *optional* mkdocs-autorefs reference: a link when the target is rendered
+somewhere in the site, plain code otherwise (never a warning, so ``--strict`` stays
+meaningful for the links written in the pages themselves).
+
+A target is resolved like Sphinx does: a dotted path starting with ``torchtn`` is taken
+as is; otherwise its first component is looked up in the docstring owner's scope (its
+members, its module's imports, then its parents), and ``torch``/``nn`` names point at
+nothing (they render as code).
+
+It also splits Google ``Args:`` entries that document several parameters on one line
+(``*args, **kwargs: ...``) into one entry per parameter, which griffe expects.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import griffe
+
+_ROLE = re.compile(r":(?:py:)?(?:func|class|meth|mod|attr|exc|data|obj|const):`(~?)([^`<>]+)`")
+_MULTI_PARAM = re.compile(r"^(?P<indent>\s+)(?P<names>\*?\*?\w+(?:, \*?\*?\w+)+):(?P<rest>.*)$")
+
+
+def _resolve(obj: griffe.Object, target: str) -> str | None:
+    """The full path ``target`` names in ``obj``'s scope, or None when unknown."""
+    if target.startswith("torchtn"):
+        return target
+    head, _, tail = target.partition(".")
+    scope: griffe.Object | None = obj
+    while scope is not None:
+        if scope.is_class and head in scope.all_members:
+            path = f"{scope.path}.{head}"
+            return f"{path}.{tail}" if tail else path
+        try:
+            path = scope.resolve(head)
+        except (griffe.NameResolutionError, AttributeError):
+            scope = scope.parent
+            continue
+        if not path.startswith("torchtn"):
+            return None
+        return f"{path}.{tail}" if tail else path
+    return None
+
+
+def _rewrite_roles(obj: griffe.Object, text: str) -> str:
+    def link(match: re.Match) -> str:
+        short, target = match.group(1) == "~", match.group(2).strip()
+        target = target.removesuffix("()")
+        shown = target.rsplit(".", 1)[-1] if short else target
+        path = _resolve(obj, target)
+        if path is None:
+            return f"`{shown}`"
+        return f'<autoref optional identifier="{path}"><code>{shown}</code></autoref>'
+
+    return _ROLE.sub(link, text)
+
+
+def _split_multi_params(text: str) -> str:
+    lines, out, in_args = text.splitlines(), [], False
+    for line in lines:
+        stripped = line.strip()
+        if stripped in ("Args:", "Arguments:", "Parameters:", "Keyword Args:"):
+            in_args = True
+        elif stripped.endswith(":") and not line.startswith((" ", "\t")):
+            in_args = False
+        match = _MULTI_PARAM.match(line) if in_args else None
+        if match:
+            for name in match["names"].split(", "):
+                out.append(f"{match['indent']}{name}:{match['rest']}")
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+class SphinxRoles(griffe.Extension):
+    """Rewrite Sphinx roles and multi-name ``Args`` entries in every loaded docstring."""
+
+    def on_object(self, *, obj: griffe.Object, **kwargs: Any) -> None:
+        """Called by griffe for every object once the whole tree is loaded."""
+        if obj.docstring is None:
+            return
+        text = obj.docstring.value
+        if ":`" in text:
+            text = _rewrite_roles(obj, text)
+        if ", *" in text or ", " in text:
+            text = _split_multi_params(text)
+        obj.docstring.value = text
+
+
+def _is_private(cls: griffe.Class) -> bool:
+    return any(part.startswith("_") for part in cls.path.split("."))
+
+
+class PrivateMixinMembers(griffe.Extension):
+    """Document members that public classes get from private mixins as their own.
+
+    ``TensorNetwork`` gets ``trace``/``reset`` from ``core._execution.ExecutionMixin``,
+    ``MPS`` gets ``canonicalize`` from ``models._chain_analysis``: the reader should find
+    them on the public class. Members of public ancestors stay there (the page links the
+    bases), so a model's page does not repeat the whole ``TensorNetwork`` API.
+    """
+
+    def on_package(self, *, pkg: griffe.Module, **kwargs: Any) -> None:
+        """Add aliases to private-mixin members on every public class of ``pkg``."""
+        for cls in _classes(pkg):
+            if _is_private(cls):
+                continue
+            try:
+                mro = cls.mro()
+            except ValueError:
+                continue
+            for base in mro:
+                if not _is_private(base):
+                    break
+                for name, member in base.members.items():
+                    if name.startswith("_") or name in cls.members:
+                        continue
+                    cls.set_member(name, griffe.Alias(name, member, parent=cls))
+
+
+def _classes(obj: griffe.Object):
+    for member in obj.members.values():
+        if member.is_alias:
+            continue
+        if member.is_class:
+            yield member
+            yield from _classes(member)
+        elif member.is_module:
+            yield from _classes(member)
