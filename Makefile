@@ -1,4 +1,4 @@
-# The same commands run locally and in CI (.ci/run calls `make test`).
+# The same commands run locally and in CI (.ci/run calls `make test` and `make docs`).
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

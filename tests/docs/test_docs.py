@@ -267,3 +267,29 @@ def test_every_public_name_has_an_api_entry() -> None:
 def test_api_directives_name_existing_objects() -> None:
     unknown = [p for p in _DIRECTIVE.findall(_api_text()) if _resolve(p) is None]
     assert not unknown, unknown
+
+
+# -- examples gallery and images ------------------------------------------------------------
+
+
+def test_every_example_is_in_the_gallery() -> None:
+    """A new example needs a section in docs/examples.md with its command and image
+    (``.venv/bin/python docs/_scripts/gallery.py NAME`` draws the image)."""
+    import torchtn.examples as pkg
+
+    gallery = (DOCS / "examples.md").read_text()
+    names = [m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_")]
+    assert names
+    missing = [
+        n
+        for n in names
+        if f"python -m torchtn.examples.{n}" not in gallery
+        or f"images/example_{n}.png" not in gallery
+        or not (DOCS / "images" / f"example_{n}.png").is_file()
+    ]
+    assert not missing, f"examples without a gallery section and image: {missing}"
+
+
+def test_images_stay_small() -> None:
+    total = sum(p.stat().st_size for p in (DOCS / "images").rglob("*") if p.is_file())
+    assert total < 2 * 2**20, f"docs/images holds {total / 2**20:.2f} MiB (limit 2 MiB)"

@@ -1,29 +1,38 @@
-"""Griffe extension used by the docs build: Sphinx roles in docstrings become links.
+"""Griffe extensions used by the docs build: torchtn docstrings rendered as Markdown.
 
-torchtn's docstrings are Google style but cross-reference with Sphinx roles
-(``:func:`svd```, ``:class:`~torchtn.ParamNode```). mkdocstrings renders Markdown, where
-those roles would show up verbatim. This extension rewrites each role, when the object is
-loaded, into an *optional* mkdocs-autorefs reference: a link when the target is rendered
-somewhere in the site, plain code otherwise (never a warning, so ``--strict`` stays
-meaningful for the links written in the pages themselves).
+``SphinxRoles``: torchtn's docstrings are Google style but cross-reference with Sphinx
+roles (``:func:`svd```, ``:class:`~torchtn.ParamNode```). mkdocstrings renders
+Markdown, where those roles would show up verbatim. This extension rewrites each role,
+once the package is loaded, into an *optional* mkdocs-autorefs reference: a link when
+the target is rendered somewhere in the site, plain code otherwise (never a warning, so
+``--strict`` stays meaningful for the links written in the pages themselves).
 
 A target is resolved like Sphinx does: a dotted path starting with ``torchtn`` is taken
 as is; otherwise its first component is looked up in the docstring owner's scope (its
 members, its module's imports, then its parents), and ``torch``/``nn`` names point at
 nothing (they render as code).
 
-It also splits Google ``Args:`` entries that document several parameters on one line
-(``*args, **kwargs: ...``) into one entry per parameter, which griffe expects.
+It also makes a few other reStructuredText habits render: a ``.. math::`` directive
+becomes a code block showing the formula (the site loads no math renderer); a module
+attribute documented Sphinx-style, by ``#:`` comment lines right above it, gets them as
+its docstring; Google ``Args:`` entries that document several parameters on one line
+(``*args, **kwargs: ...``) are split into one entry per parameter, which griffe expects.
+
+``PrivateMixinMembers``: see its docstring.
 """
 
 from __future__ import annotations
 
 import re
+import textwrap
 from typing import Any
 
 import griffe
 
 _ROLE = re.compile(r":(?:py:)?(?:func|class|meth|mod|attr|exc|data|obj|const):`(~?)([^`<>]+)`")
+_MATH = re.compile(
+    r"^(?P<indent>[ \t]*)\.\. math::[ \t]*\n(?P<body>(?:(?P=indent)[ \t]+.*\n?)+)", re.M
+)
 _MULTI_PARAM = re.compile(r"^(?P<indent>\s+)(?P<names>\*?\*?\w+(?:, \*?\*?\w+)+):(?P<rest>.*)$")
 
 
@@ -61,6 +70,35 @@ def _rewrite_roles(obj: griffe.Object, text: str) -> str:
     return _ROLE.sub(link, text)
 
 
+def _math_blocks(text: str) -> str:
+    def block(match: re.Match) -> str:
+        indent = match["indent"]
+        body = textwrap.dedent(match["body"]).strip("\n")
+        return f"{indent}```text\n{textwrap.indent(body, indent)}\n{indent}```\n"
+
+    return _MATH.sub(block, text)
+
+
+def _comment_docstring(attr: griffe.Object) -> None:
+    """Use the ``#:`` comment lines above a module attribute as its docstring."""
+    module = attr.parent
+    if module is None or not module.is_module or attr.lineno is None:
+        return
+    try:
+        lines = module.lines
+    except (OSError, AttributeError):
+        return
+    comment: list[str] = []
+    index = attr.lineno - 2  # the line above, 0-based
+    while index >= 0 and lines[index].lstrip().startswith("#:"):
+        comment.insert(0, lines[index].lstrip()[2:].strip())
+        index -= 1
+    if comment:
+        attr.docstring = griffe.Docstring(
+            _rewrite_roles(attr, " ".join(comment)), parent=attr, lineno=attr.lineno
+        )
+
+
 def _split_multi_params(text: str) -> str:
     lines, out, in_args = text.splitlines(), [], False
     for line in lines:
@@ -83,11 +121,15 @@ class SphinxRoles(griffe.Extension):
 
     def on_object(self, *, obj: griffe.Object, **kwargs: Any) -> None:
         """Called by griffe for every object once the whole tree is loaded."""
+        if obj.docstring is None and obj.is_attribute:
+            _comment_docstring(obj)
         if obj.docstring is None:
             return
         text = obj.docstring.value
         if ":`" in text:
             text = _rewrite_roles(obj, text)
+        if ".. math::" in text:
+            text = _math_blocks(text)
         if ", *" in text or ", " in text:
             text = _split_multi_params(text)
         obj.docstring.value = text
