@@ -23,6 +23,7 @@ its docstring; Google ``Args:`` entries that document several parameters on one 
 
 from __future__ import annotations
 
+import ast
 import re
 import textwrap
 from typing import Any
@@ -99,6 +100,26 @@ def _comment_docstring(attr: griffe.Object) -> None:
         )
 
 
+_HELPER_CALL = re.compile(r"^attribute\((?P<args>.*)\)$", re.S)
+
+
+def _property_helper_docstring(attr: griffe.Object) -> None:
+    """``name = attribute("_name", "doc")`` (``torchtn.models._chain_nodes.attribute``,
+    a read-only property built by a helper) gets ``doc`` as its docstring."""
+    match = _HELPER_CALL.match(str(attr.value or ""))
+    if match is None or attr.parent is None or not attr.parent.is_class:
+        return
+    try:
+        args = ast.literal_eval(f"({match['args']},)")
+    except (ValueError, SyntaxError):
+        return
+    if len(args) == 2 and all(isinstance(a, str) for a in args):
+        attr.docstring = griffe.Docstring(
+            _rewrite_roles(attr, args[1]), parent=attr, lineno=attr.lineno
+        )
+        attr.labels.add("property")
+
+
 def _split_multi_params(text: str) -> str:
     lines, out, in_args = text.splitlines(), [], False
     for line in lines:
@@ -116,6 +137,29 @@ def _split_multi_params(text: str) -> str:
     return "\n".join(out)
 
 
+_REUSED = re.compile(r"^(?P<owner>\w+)\.(?P<name>\w+)$")
+
+
+def _reused_property_docstring(attr: griffe.Object) -> None:
+    """``in_dim = MPSLayer.in_dim`` in a class body (a property reused from another class)
+    gets the reused property's docstring."""
+    match = _REUSED.match(str(attr.value or ""))
+    if match is None or attr.parent is None or not attr.parent.is_class:
+        return
+    owner = _resolve(attr.parent, match["owner"])
+    if owner is None:
+        return
+    try:
+        source = attr.modules_collection.get_member(f"{owner}.{match['name']}")
+    except (KeyError, ValueError, AttributeError, griffe.AliasResolutionError):
+        return
+    if source.docstring is None and source.is_attribute:
+        _property_helper_docstring(source)  # the source may not have been visited yet
+    if source.docstring is not None:
+        attr.docstring = griffe.Docstring(source.docstring.value, parent=attr)
+        attr.labels |= source.labels
+
+
 class SphinxRoles(griffe.Extension):
     """Rewrite Sphinx roles and multi-name ``Args`` entries in every loaded docstring."""
 
@@ -123,6 +167,7 @@ class SphinxRoles(griffe.Extension):
         """Called by griffe for every object once the whole tree is loaded."""
         if obj.docstring is None and obj.is_attribute:
             _comment_docstring(obj)
+            _property_helper_docstring(obj)
         if obj.docstring is None:
             return
         text = obj.docstring.value
@@ -137,6 +182,17 @@ class SphinxRoles(griffe.Extension):
 
 def _is_private(cls: griffe.Class) -> bool:
     return any(part.startswith("_") for part in cls.path.split("."))
+
+
+class ReusedProperties(griffe.Extension):
+    """Docstrings for class attributes that reuse another class's property (run last)."""
+
+    def on_package(self, *, pkg: griffe.Module, **kwargs: Any) -> None:
+        """Fill the docstring of every ``name = OtherClass.name`` class attribute."""
+        for cls in _classes(pkg):
+            for member in list(cls.members.values()):
+                if not member.is_alias and member.is_attribute and member.docstring is None:
+                    _reused_property_docstring(member)
 
 
 class PrivateMixinMembers(griffe.Extension):
