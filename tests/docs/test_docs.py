@@ -221,13 +221,21 @@ def _documented() -> set[str]:
 
 
 def _resolve(path: str):
+    """The object a dotted path names: the longest importable module prefix, then
+    attributes (``torchtn.ops.einsum.einsum`` is the function in the submodule, although
+    ``torchtn.ops.einsum`` is the function itself as an attribute)."""
     parts = path.split(".")
-    obj = importlib.import_module(parts[0])
-    for part in parts[1:]:
-        obj = getattr(obj, part, None)
-        if obj is None:
-            return None
-    return obj
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for part in parts[cut:]:
+            obj = getattr(obj, part, None)
+            if obj is None:
+                return None
+        return obj
+    return None
 
 
 def _public_names() -> list[str]:
