@@ -81,6 +81,10 @@ def curves(name: str, stdout: str) -> bool:
             color="C1",
             label="test" + label,
         )
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in (ax1, ax2):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax1.set(xlabel="epoch", ylabel="training loss", yscale="log")
     ax2.set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1.02))
     ax2.legend(fontsize=7, loc="lower right")
