@@ -12,5 +12,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Ax", "Shape"]
 
+#: An axis of a node: its position, its name, or the ``Axis`` object.
 Ax = Union[int, str, "Axis"]
+#: A node shape: a sequence of ints or a ``torch.Size``.
 Shape = Union[Sequence[int], torch.Size]
