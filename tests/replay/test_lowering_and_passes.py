@@ -9,7 +9,7 @@ import torch
 from _nets import DT, Ring, zoo
 
 from torchtn.core.replay import build_graph, lower
-from torchtn.core.replay.passes import drop_noops, fold_permutations
+from torchtn.core.replay.passes import drop_noops, fold_permutations, unbind_views
 
 EPS = torch.finfo(DT).eps
 
@@ -45,6 +45,8 @@ def test_passes_keep_outputs(name, make, full):
     # Each pass alone, then both (what the replay runs).
     folded = fold_permutations(naive.graph)
     _assert_same(_run(net, folded, inputs), expected)
+    unbound = unbind_views(fold_permutations(naive.graph))
+    _assert_same(_run(net, unbound, inputs), expected)
     optimised = build_graph(net, full)
     assert optimised.inputs == naive.inputs
     _assert_same(_run(net, optimised.graph, inputs), expected)
@@ -123,3 +125,22 @@ def test_replay_code_and_module_are_inspectable():
     net(x)
     assert net.replay_code(traced=False) != net.replay_code(traced=True)
     assert isinstance(net.replay_module(), torch.fx.GraphModule)
+
+
+def test_views_of_one_stack_become_one_unbind():
+    # auto_unbind: the chain reads 5 views of the stacked contraction; the replay unbinds
+    # it once (whose backward is one stack, not 5 full-size zero tensors).
+    net = Ring()
+    net.auto_unbind = True
+    x = torch.randn(4, 5, 3, dtype=DT)
+    net.trace(x)
+    code = net.replay_code()
+    assert code.count(".unbind(") == 1
+    reference = Ring()
+    reference.auto_unbind = False
+    out, ref = net(x), reference(x)
+    torch.testing.assert_close(out, ref, rtol=100 * EPS, atol=0)
+    grads = torch.autograd.grad(out.sum(), list(net.parameters()))
+    want = torch.autograd.grad(ref.sum(), list(reference.parameters()))
+    for a, b in zip(grads, want, strict=True):
+        torch.testing.assert_close(a, b, rtol=100 * EPS, atol=100 * EPS)

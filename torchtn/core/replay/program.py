@@ -15,7 +15,7 @@ import torch
 from torch import fx
 
 from torchtn.core.replay.lower import Lowered, lower
-from torchtn.core.replay.passes import drop_noops, fold_permutations
+from torchtn.core.replay.passes import drop_noops, fold_permutations, unbind_views
 
 TensorNetwork = Any  # duck-typed: the replay does not import the network module
 
@@ -26,7 +26,7 @@ def build_graph(net: TensorNetwork, full: bool, optimize: bool = True) -> Lowere
     """Lower ``net``'s recording and run the passes (``optimize=False``: lowering only)."""
     low = lower(net, full)
     if optimize:
-        low.graph = drop_noops(fold_permutations(low.graph))
+        low.graph = unbind_views(drop_noops(fold_permutations(low.graph)))
     low.graph.lint()
     return low
 

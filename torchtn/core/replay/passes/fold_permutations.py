@@ -110,11 +110,13 @@ def fold_permutations(graph: fx.Graph) -> fx.Graph:
                 v = new.call_function(kernel.eager, tuple(node_order(i) for i in ins))
                 if kernel.multi:
                     multi[v] = None
+                    v.meta["tn_multi"] = True
             else:
                 target = relaid.inline if relaid.inline is not None else relaid
                 v = new.call_function(target, tuple(ins))
                 if relaid.multi:
                     multi[v] = relaid.out_orders
+                    v.meta["tn_multi"] = True
                 elif not is_identity(relaid.out_orders[0]):
                     order[v] = relaid.out_orders[0]
             env[n] = v
