@@ -389,3 +389,12 @@ def test_svd_complex_and_no_grad_use_torch():
     m = torch.randn(4, 3, dtype=torch.complex128)
     u, s, vh = linalg.svd(m)
     torch.testing.assert_close((u * s.to(u.dtype).unsqueeze(-2)) @ vh, m)
+
+
+def test_broadened_svd_backward_is_zero_on_an_all_zero_matrix():
+    from torchtn.linalg import svd
+
+    m = torch.zeros(4, 3, dtype=torch.float64, requires_grad=True)
+    u, s, vh = svd(m)
+    (u[:, :1] * s[:1] @ vh[:1]).sum().backward()
+    assert torch.isfinite(m.grad).all()

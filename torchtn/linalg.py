@@ -57,13 +57,15 @@ class _BroadenedSVD(torch.autograd.Function):
     def backward(ctx, gu, gs, gvh):  # type: ignore[override]
         u, s, vh = ctx.saved_tensors
         v = vh.mT
-        eps = torch.finfo(s.dtype).eps
-        scale = s.amax(dim=-1, keepdim=True).clamp_min(torch.finfo(s.dtype).tiny)
+        eps, tiny = torch.finfo(s.dtype).eps, torch.finfo(s.dtype).tiny
+        scale = s.amax(dim=-1, keepdim=True)
         s2 = s * s
         diff = s2.unsqueeze(-2) - s2.unsqueeze(-1)  # [i, j] = s_j^2 - s_i^2
-        e2 = (eps * scale.unsqueeze(-1) ** 2) ** 2
+        # Floors: on an all-zero (or subnormal) spectrum the broadenings would underflow
+        # to 0 and give 0/0; with them every term is an exact 0 there.
+        e2 = ((eps * scale.unsqueeze(-1) ** 2) ** 2).clamp_min(tiny)
         f = diff / (diff * diff + e2)
-        inv_s = s / (s2 + eps * scale**2)
+        inv_s = s / (s2 + (eps * scale**2).clamp_min(tiny))
         inner = torch.zeros_like(diff)
         if gs is not None:
             inner = inner + torch.diag_embed(gs)

@@ -146,11 +146,7 @@ def test_block_parser() -> None:
 
 # -- docstring examples --------------------------------------------------------------------
 
-_KNOWN_FAILURES = {
-    # linalg.svd's broadened backward divides 0 by 0 for an all-zero matrix
-    # (eps * tiny**2 underflows); reported to the lead, not a docs bug.
-    "torchtn.linalg.svd": "broadened SVD backward gives NaN on an all-zero matrix",
-}
+_KNOWN_FAILURES: dict[str, str] = {}  # docstring -> reason, for an expected failure
 
 
 def _doctests() -> list[doctest.DocTest]:
