@@ -189,6 +189,42 @@ def test_compile_matches_eager_and_recompiles_boundedly():
     assert 1 <= counter.frame_count <= 2  # static shapes once, then dynamic
 
 
+def _compiled_layer_graph_size(n_features: int) -> int:
+    from torch._dynamo.testing import CompileCounterWithBackend
+
+    torch._dynamo.reset()
+    counter = CompileCounterWithBackend("aot_eager")
+    model = tk.models.MPSLayer(
+        n_features=n_features,
+        in_dim=3,
+        out_dim=4,
+        bond_dim=4,
+        init_method="randn_eye",
+        std=0.1,
+        dtype=DT,
+    )
+    x = torch.rand(6, n_features - 1, 3, dtype=DT)
+    model.trace(x)
+    eager = copy.deepcopy(model)
+    model.compile(backend=counter)
+    for batch in (6, 6, 9, 9):
+        xb = torch.rand(batch, n_features - 1, 3, dtype=DT)
+        out, ref = model(xb), eager(xb)
+        torch.testing.assert_close(out, ref, **TOL)
+        out.square().sum().backward()
+        ref.square().sum().backward()
+    for (k, a), (_, b) in zip(model.named_parameters(), eager.named_parameters(), strict=True):
+        torch.testing.assert_close(a.grad, b.grad, **TOL, msg=k)
+    return sum(len(g.graph.nodes) for g in counter.graphs)
+
+
+def test_compiled_mps_layer_matches_eager_without_unrolling():
+    # The end-region sweeps stay single calls (or log-depth trees): the compiled graphs
+    # do not grow with the number of sites.
+    small, large = _compiled_layer_graph_size(40), _compiled_layer_graph_size(160)
+    assert large <= small * 1.25
+
+
 def test_compile_default_backend_runs():
     torch._dynamo.reset()
     net = Ring(n=3)
