@@ -47,8 +47,10 @@ def fly(v: torch.Tensor, cores: torch.Tensor, x: torch.Tensor, left: bool) -> to
     """The on-the-fly sweep (batch last), autograd through :class:`FlySweep`."""
     mats = site_matrices(cores, left)
     xt = _data_last(x)
-    if torch.is_grad_enabled() and (v.requires_grad or cores.requires_grad or x.requires_grad):
+    needs_grad = v.requires_grad or cores.requires_grad or x.requires_grad
+    if needs_grad and torch.is_grad_enabled() and not torch._C._are_functorch_transforms_active():
         return FlySweep.apply(v, mats, xt, not left).t()
+    # No gradient, or a torch.func transform (which differentiates the plain loop itself)
     m, k, _ = mats.shape
     d = xt.shape[1]
     order = range(m) if left else range(m - 1, -1, -1)
