@@ -167,18 +167,20 @@ def as_index(index: object) -> object:
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-_TORCH_NN = os.sep + os.path.join("torch", "nn", "modules") + os.sep
 
 
 def user_stacklevel() -> int:
     """The ``stacklevel`` for ``warnings.warn`` that points at the first caller outside
-    torchtn and ``torch.nn``'s module machinery (so a warning names the user's line,
-    however deep inside it was raised)."""
+    torchtn and torch (so a warning names the user's line, however deep inside the
+    library, a module call or an optimizer step it was raised)."""
+    import torch  # torch is always loaded when torchtn warns
+
+    torch_dir = os.path.dirname(os.path.abspath(torch.__file__))
     frame = sys._getframe(1)
     level = 1
     while frame is not None:
         path = os.path.abspath(frame.f_code.co_filename)
-        if not (path.startswith(_PACKAGE_DIR) or _TORCH_NN in path):
+        if not (path.startswith(_PACKAGE_DIR) or path.startswith(torch_dir)):
             break
         frame = frame.f_back
         level += 1

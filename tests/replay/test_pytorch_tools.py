@@ -159,8 +159,7 @@ def test_fresh_network_asks_to_record_first():
     with pytest.raises(ValueError, match="trace"):
         grad(lambda p: functional_call(model, p, (x,)).sum())(dict(model.named_parameters()))
     assert not model.resultant_nodes
-    with pytest.warns(UserWarning, match="auto_stack"):  # parameters() was called before
-        model.trace(x)
+    model.trace(x)
     params = {k: p.detach() * 2 for k, p in model.named_parameters()}
     functional_call(model, params, (x,))
 

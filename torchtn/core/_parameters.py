@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from torchtn._utils import user_stacklevel
 from torchtn.errors import TNValueError
@@ -73,37 +74,26 @@ class ParametersMixin:
             self._parameters_replaced(replaced, "auto_stack", stack._name)
 
     def _parameters_replaced(self, replaced: dict, reason: str, by: str | None = None) -> None:
-        """Remember replaced parameters (for :meth:`rebind_optimizer`) and warn once if
-        they were handed out; in a distributed program, raise instead."""
+        """Remember replaced parameters: :meth:`rebind_optimizer` maps them to their
+        successors, and an optimizer that steps one of them warns (see
+        :func:`_check_optimizer`). In a distributed program, folding parameters that were
+        handed out raises: DistributedDataParallel would keep reducing the old ones."""
         for key, param in replaced.items():
             self._former_keys[id(param)] = (weakref.ref(param), key)
-        if not self._parameters_handed_out:
-            return
-        what = (
-            f"{len(replaced)} parameters ({', '.join(list(replaced)[:3])}"
-            f"{', ...' if len(replaced) > 3 else ''})"
-        )
-        if reason == "auto_stack":
-            how = f"were stacked into the new parameter 'param_{by}' by auto_stack"
-        else:
-            how = f"were replaced by parameters of other shapes ({reason})"
-        advice = (
-            "An optimizer or DistributedDataParallel created before holds the old ones, "
-            "which are no longer trained: create it after trace() / canonicalize(), or call "
-            "net.rebind_optimizer(optimizer) (and wrap the network in "
-            "DistributedDataParallel again)."
-        )
+        _note_replaced(self, replaced, reason)
         dist = torch.distributed
-        if reason == "auto_stack" and dist.is_available() and dist.is_initialized():
+        if (
+            reason == "auto_stack"
+            and self._parameters_handed_out
+            and dist.is_available()
+            and dist.is_initialized()
+        ):
+            names = ", ".join(list(replaced)[:3]) + (", ..." if len(replaced) > 3 else "")
             raise TNValueError(
-                f"Network {self.name!r}: {what} {how} after they were handed out. In a "
-                "distributed program trace() the network before wrapping it in "
-                "DistributedDataParallel and before creating the optimizer."
-            )
-        if reason not in self._warned:
-            self._warned.add(reason)
-            warnings.warn(
-                f"Network {self.name!r}: {what} {how}. {advice}", stacklevel=user_stacklevel()
+                f"Network {self.name!r}: auto_stack would stack {len(replaced)} parameters "
+                f"({names}) into 'param_{by}' after they were handed out. In a distributed "
+                "program trace() the network before wrapping it in DistributedDataParallel "
+                "and before creating the optimizer."
             )
 
     def _keep_parameter_identity(self, before: dict, reason: str) -> None:
@@ -172,3 +162,55 @@ class ParametersMixin:
         if memory is not None and name.startswith("param_") and name[6:] in memory:
             memory[name[6:]] = param
             self._notify_memory_change()
+
+
+# -- optimizers stepping replaced parameters -------------------------------------------------
+# id(parameter) -> (weak parameter, weak network, key): parameters a network replaced. One
+# optimizer step pre-hook (installed at the first replacement) warns, once per optimizer
+# and replacement, when an optimizer steps a parameter its network no longer uses.
+_stale: dict[int, tuple] = {}
+_epoch = [0]
+_hook: list = []
+
+
+def _note_replaced(net: Any, replaced: dict, reason: str) -> None:
+    for key, param in replaced.items():
+        _stale[id(param)] = (weakref.ref(param), weakref.ref(net), key, reason)
+    _epoch[0] += 1
+    if not _hook:
+        _hook.append(register_optimizer_step_pre_hook(_check_optimizer))
+
+
+def _check_optimizer(optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+    if getattr(optimizer, "_torchtn_checked", None) == _epoch[0]:
+        return
+    optimizer._torchtn_checked = _epoch[0]
+    found: dict[str, list] = {}
+    reasons: set[str] = set()
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            entry = _stale.get(id(param))
+            if entry is None or entry[0]() is not param:
+                continue
+            net = entry[1]()
+            if net is not None and net._parameters.get(entry[2]) is not param:
+                found.setdefault(net.name, []).append(entry[2])
+                reasons.add(entry[3])
+    if not found:
+        return
+    name, keys = next(iter(found.items()))
+    listed = ", ".join(keys[:3]) + (", ..." if len(keys) > 3 else "")
+    how = " and ".join(
+        sorted(
+            {
+                "auto_stack (at the first forward or trace())" if r == "auto_stack" else r
+                for r in reasons
+            }
+        )
+    )
+    warnings.warn(
+        f"This optimizer steps {sum(map(len, found.values()))} parameters that network "
+        f"{name!r} replaced ({listed}) by {how}: they are no longer trained. Create the "
+        "optimizer after trace()/canonicalize(), or call net.rebind_optimizer(optimizer).",
+        stacklevel=user_stacklevel(),
+    )

@@ -112,7 +112,6 @@ class TensorNetwork(NamingMixin, ExecutionMixin, ParametersMixin, CheckpointMixi
         self._parameters_handed_out = False  # parameters() was called (an optimizer, DDP)
         self._stacks: dict[tuple, tuple] = {}  # auto-stacked members -> their stack Parameter
         self._former_keys: dict[int, tuple] = {}  # id(old parameter) -> (weak ref, key)
-        self._warned: set[str] = set()
         self._compile_kwargs: dict[str, Any] | None = None
 
     # -- views -----------------------------------------------------------------------------
