@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import torch
 
+from torchtn.core._data_check import check_data, check_forward_data
 from torchtn.errors import TNTypeError, TNValueError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -134,6 +135,7 @@ class ExecutionMixin:
             data: A tensor ``(batch_1, ..., batch_k, n_features, feature)`` or a sequence
                 of ``n_features`` tensors ``(batch_1, ..., batch_k, feature)``.
         """
+        check_data(self, data)  # exact sizes, nothing cropped (torchtn.core._data_check)
         stack_node = self._virtual_nodes.get("stack_data_memory")
         if stack_node is not None:
             if isinstance(data, torch.Tensor):
@@ -220,6 +222,7 @@ class ExecutionMixin:
         Returns:
             The tensor of the final node.
         """
+        check_forward_data(self, data)  # no data before any was given (core._data_check)
         if data is not None:
             if not self._data_nodes:
                 try:

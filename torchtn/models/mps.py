@@ -15,10 +15,11 @@ import torchtn.ops as op
 from torchtn.core import AbstractNode, ParamNode, TensorNetwork
 from torchtn.errors import TNValueError
 from torchtn.models import _chain, _sweep
-from torchtn.models._chain import check_int, features_list
+from torchtn.models._chain import features_list
 from torchtn.models._chain_analysis import ChainAnalysisMixin
 from torchtn.models._chain_nodes import attribute, inline_chain, renormalized
 from torchtn.models._marginal import MarginalMixin
+from torchtn.models._validate import check_n_batches, check_tensor_sizes
 from torchtn.utils import split_sequence_into_regions
 
 __all__ = ["MPS", "UMPS", "AbstractConvClass"]
@@ -110,7 +111,7 @@ class MPS(ChainAnalysisMixin, MarginalMixin, TensorNetwork):
         self._bond_dim = bonds
         self._boundary = boundary
         self._in_features, self._out_features = self._resolve_features(in_features, out_features)
-        self._n_batches = check_int(n_batches, "n_batches")
+        self._n_batches = check_n_batches(n_batches)
         self._make_nodes()
         self.initialize(
             tensors=tensors, init_method=init_method, device=device, dtype=dtype, **kwargs
@@ -120,6 +121,7 @@ class MPS(ChainAnalysisMixin, MarginalMixin, TensorNetwork):
     @staticmethod
     def _dims_from_tensors(tensors: Any) -> tuple[str, list[int], list[int]]:
         _chain.check_tensors(tensors, nonempty=True)
+        check_tensor_sizes(tensors)
         first, n = tensors[0], len(tensors)
         if first.dim() == 1:
             if n != 1:
@@ -181,7 +183,7 @@ class MPS(ChainAnalysisMixin, MarginalMixin, TensorNetwork):
 
     @n_batches.setter
     def n_batches(self, value: int) -> None:
-        check_int(value, "n_batches")
+        check_n_batches(value)
         if value != self._n_batches and self._data_nodes:
             raise TNValueError(
                 "`n_batches` cannot be changed while data nodes exist; call "

@@ -10,8 +10,8 @@ import torch
 from torchtn.core import Node, TensorNetwork
 from torchtn.errors import TNTypeError, TNValueError
 from torchtn.models import _chain
-from torchtn.models._chain import check_int
 from torchtn.models._chain_nodes import ChainNodesMixin, attribute
+from torchtn.models._validate import check_n_batches, check_tensor_sizes
 
 __all__ = ["MPSData"]
 
@@ -41,7 +41,7 @@ class MPSData(ChainNodesMixin, TensorNetwork):
         **kwargs: Any,
     ) -> None:
         super().__init__(name="mps_data")
-        self._n_batches = check_int(n_batches, "n_batches")
+        self._n_batches = check_n_batches(n_batches)
         if tensors is None:
             phys, bonds = _chain.chain_dims(n_features, phys_dim, bond_dim, boundary)
         else:
@@ -58,7 +58,8 @@ class MPSData(ChainNodesMixin, TensorNetwork):
 
     @staticmethod
     def _dims_from_tensors(tensors: Any, nb: int) -> tuple[str, list[int], list[int]]:
-        _chain.check_tensors(tensors)
+        _chain.check_tensors(tensors, nonempty=True)
+        check_tensor_sizes(tensors, lead=nb)
         first, n = tensors[0], len(tensors)
         rank = first.dim() - nb
         if rank == 1 and n == 1:

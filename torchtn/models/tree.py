@@ -14,6 +14,7 @@ import torch
 from torchtn.core.network import TensorNetwork
 from torchtn.core.node import AbstractNode, ParamNode
 from torchtn.errors import TNTypeError, TNValueError
+from torchtn.models._validate import check_n_batches, check_size
 from torchtn.models.conv import AbstractConvClass, IntPair
 
 __all__ = ["Tree", "UTree", "ConvTree", "ConvUTree"]
@@ -40,22 +41,31 @@ def _check_sites(sites_per_layer: Any) -> list[int]:
     return list(sites_per_layer)
 
 
-def _check_shape(shape: Any, what: str) -> list[int]:
+def _check_shape(shape: Any, name: str) -> list[int]:
+    """A node shape ``name`` (inputs then output): a list/tuple of >= 2 sizes >= 1."""
     if not isinstance(shape, (list, tuple)):
-        raise TNTypeError(f"{what} should be a list or tuple, got {type(shape).__name__}")
+        raise TNTypeError(f"`{name}` should be a list or tuple, got {type(shape).__name__}")
     if len(shape) < 2:
         raise TNValueError(
-            f"{what} should have at least 2 entries (inputs and output), got {len(shape)}"
+            f"`{name}` should have at least 2 entries (inputs and output), got {len(shape)}"
         )
-    if not all(_is_int(s) for s in shape):
-        raise TNTypeError(f"{what} entries should be ints, got {shape!r}")
-    return list(shape)
+    return [check_size(v, f"{name}[{k}]") for k, v in enumerate(shape)]
 
 
 def _check_n_batches(n_batches: Any) -> int:
-    if not _is_int(n_batches):
-        raise TNTypeError(f"`n_batches` should be int, got {type(n_batches).__name__}")
-    return n_batches
+    return check_n_batches(n_batches)
+
+
+def _check_conv_tree(tree: Tree, kernel_size: Any) -> None:
+    """Layer 0 of a conv tree must take one input per kernel pixel."""
+    kh, kw = kernel_size
+    n_inputs = sum(len(node.edges) - 1 for node in tree.layers[0])
+    if n_inputs != kh * kw:
+        raise TNValueError(
+            f"`kernel_size` {tuple(kernel_size)} gives {kh * kw} pixels per window, but "
+            f"layer 0 of the tree takes {n_inputs} inputs (sites_per_layer[0] x "
+            "(len(bond_dim[0]) - 1)): they should be equal"
+        )
 
 
 class Tree(TensorNetwork):
@@ -80,7 +90,7 @@ class Tree(TensorNetwork):
             raise TNTypeError(
                 f"`bond_dim` should be a list or tuple, got {type(bond_dim).__name__}"
             )
-        shapes = [_check_shape(b, "Each `bond_dim` entry") for b in bond_dim]
+        shapes = [_check_shape(b, f"bond_dim[{i}]") for i, b in enumerate(bond_dim)]
         if len(shapes) != len(sites):
             raise TNValueError(
                 f"`sites_per_layer` and `bond_dim` should have the same length, "
@@ -245,7 +255,7 @@ class UTree(Tree):
     ) -> None:
         TensorNetwork.__init__(self, name="tree")
         sites = _check_sites(sites_per_layer)
-        shape = _check_shape(bond_dim, "`bond_dim`")
+        shape = _check_shape(bond_dim, "bond_dim")
         self._n_batches = _check_n_batches(n_batches)
         self._sites_per_layer = sites
         self._bond_dim = shape
@@ -298,7 +308,9 @@ class ConvTree(AbstractConvClass, Tree):
         padding: IntPair = 0,
         dilation: IntPair = 1,
     ) -> None:
+        kernel = self._check_conv_args(None, kernel_size, stride, padding, dilation)
         Tree.__init__(self, sites_per_layer, bond_dim, n_batches=2)
+        _check_conv_tree(self, kernel)
         self._setup_conv(self._bond_dim[0][0], kernel_size, stride, padding, dilation)
 
     def forward(self, image: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
@@ -321,7 +333,9 @@ class ConvUTree(AbstractConvClass, UTree):
         padding: IntPair = 0,
         dilation: IntPair = 1,
     ) -> None:
+        kernel = self._check_conv_args(None, kernel_size, stride, padding, dilation)
         UTree.__init__(self, sites_per_layer, bond_dim, n_batches=2)
+        _check_conv_tree(self, kernel)
         self._setup_conv(self._bond_dim[0], kernel_size, stride, padding, dilation)
 
     def forward(self, image: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
