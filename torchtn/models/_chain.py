@@ -283,8 +283,9 @@ def sweep_canonical(
     most its current size (SVD modes). Returns the new cores and ``log`` of the norm
     divided out (0 unless ``renormalize``); the inputs are not modified.
     """
-    from torchtn.linalg import qr, rq, truncated_svd
+    from torchtn.linalg import check_truncation, qr, rq, truncated_svd
 
+    check_truncation(rank, cum_percentage, cutoff)
     cores = list(cores)
     log_norm = torch.zeros((), dtype=torch.float64, device=cores[0].device)
 

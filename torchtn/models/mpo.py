@@ -7,6 +7,7 @@ padded to the boundary bond and closed by the trainable ``left_node``/``right_no
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, Union
 
@@ -484,9 +485,21 @@ class UMPO(MPO):
         return new
 
     def parameterize(self, set_param: bool = True, override: bool = False) -> UMPO:
-        """Turn the cores into ParamNodes or Nodes, keeping them on the uniform memory."""
-        net = self if override else self.copy(share_tensors=True)
+        """Turn the cores *and* the uniform memory into ParamNodes (``set_param``) or
+        plain Nodes; the cores keep reading the uniform memory.
+
+        Works on ``self`` if ``override``, else on a copy with cloned tensors (as TK).
+
+        Differences from TensorKrowch: ``set_param=True`` on an already parameterized
+        UMPO works (TK raised ``KeyError``).
+        """
+        if self._resultant_nodes:
+            warnings.warn("Resultant nodes will be removed before parameterizing the network")
+            self.reset()
+        net = self if override else self.copy(share_tensors=False)
         net._mats_env = [n.parameterize(set_param) for n in net._mats_env]
+        # After the cores (TK's order): they are re-pointed to the new uniform node.
+        net.uniform_memory = net.uniform_memory.parameterize(set_param)
         for node in net._mats_env:
             node.set_tensor_from(net.uniform_memory)
         return net

@@ -71,8 +71,8 @@ class MPS(ChainAnalysisMixin, MarginalMixin, TensorNetwork):
         * ``tensors`` works for a 1-site OBC MPS (returns a ``(d,)`` vector).
         * ``copy()`` creates the boundary vectors with the source's device and dtype.
         * ``canonicalize``/``entropy`` are transactional: all decompositions are computed
-          on tensors first, so a failure leaves the model unchanged. Afterwards the data
-          nodes are re-created (same count and names) rather than kept as the same objects.
+          on tensors first, so a failure leaves the model unchanged. As in TK, the data
+          nodes and the boundary vectors stay (same objects, names and parameter keys).
         * ``norm`` and ``reduced_density`` are computed by transfer-matrix sweeps on the
           tensors: no ``virtual_result_copy`` nodes stay attached after ``norm`` (data nodes
           are still removed), and ``reduced_density`` is exact even with
@@ -500,6 +500,12 @@ class MPS(ChainAnalysisMixin, MarginalMixin, TensorNetwork):
         TensorKrowch's meaning (TK's defaults were ``False``).
         """
         embedding_matrices = self._check_marginal_args(embedding_matrices, mpo)
+        if self._in_features and not self._data_nodes:
+            raise TNValueError(
+                f"{type(self).__name__} has {len(self._in_features)} input sites but no data: "
+                "call the model with data, e.g. `model(data)` (or set `in_features=[]` "
+                "for a model without inputs)"
+            )
         marginalize = marginalize_output and bool(self._out_features)
         if marginalize:
             copy, mats = self._attach_output_copy(embedding_matrices, mpo)

@@ -11,7 +11,7 @@ from torchtn.core import Node, TensorNetwork
 from torchtn.errors import TNTypeError, TNValueError
 from torchtn.models import _chain
 from torchtn.models._chain_nodes import ChainNodesMixin, attribute
-from torchtn.models._validate import check_n_batches, check_tensor_sizes
+from torchtn.models._validate import check_n_batches, check_tensor_size, check_tensor_sizes
 
 __all__ = ["MPSData"]
 
@@ -131,9 +131,18 @@ class MPSData(ChainNodesMixin, TensorNetwork):
         if len(data) != n:
             raise TNValueError(f"`data` should have {n} elements, got {len(data)}")
         obc = self._boundary == "obc"
+        nb = self._n_batches
         for i, t in enumerate(data):
             if not isinstance(t, torch.Tensor):
                 raise TNTypeError(f"`data[{i}]` should be torch.Tensor, got {type(t).__name__}")
+            ends = (i == 0) + (i == n - 1) if obc else 0
+            rank = nb + 3 - ends
+            if t.dim() != rank:
+                raise TNValueError(
+                    f"`data[{i}]` should have rank {rank} ({nb} batch axes and the "
+                    f"{'boundary' if ends else 'core'} convention), got shape {tuple(t.shape)}"
+                )
+            check_tensor_size(t, f"`data[{i}]`", nb)
             d = t.shape[-1] if (obc and i == n - 1 and n > 1) or (obc and n == 1) else t.shape[-2]
             if d != self._phys_dim[i]:
                 raise TNValueError(

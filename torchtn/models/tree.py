@@ -197,10 +197,11 @@ class Tree(TensorNetwork):
         Nodes are replaced by new ParamNodes with the same names; ``bond_dim`` becomes the
         per-node form ``[[shape of each node] per layer]``.
         """
-        from torchtn.linalg import qr, truncated_svd
+        from torchtn.linalg import check_truncation, qr, truncated_svd
 
         if mode not in ("svd", "svdr", "qr"):
             raise TNValueError(f"`mode` should be 'svd', 'svdr' or 'qr', got {mode!r}")
+        check_truncation(rank, cum_percentage, cutoff)
         if len(self.layers) < 2:
             return
         tensors = [[n.tensor.detach().clone() for n in layer] for layer in self.layers]
