@@ -56,10 +56,23 @@ def _check_n_batches(n_batches: Any) -> int:
     return check_n_batches(n_batches)
 
 
-def _check_conv_tree(tree: Tree, kernel_size: Any) -> None:
-    """Layer 0 of a conv tree must take one input per kernel pixel."""
+def _tree_args(sites_per_layer: Any, bond_dim: Any) -> tuple[list[int], list[list[int]]]:
+    """Validated ``(sites_per_layer, bond_dim)`` of a :class:`Tree`."""
+    sites = _check_sites(sites_per_layer)
+    if not isinstance(bond_dim, (list, tuple)):
+        raise TNTypeError(f"`bond_dim` should be a list or tuple, got {type(bond_dim).__name__}")
+    shapes = [_check_shape(b, f"bond_dim[{i}]") for i, b in enumerate(bond_dim)]
+    if len(shapes) != len(sites):
+        raise TNValueError(
+            f"`sites_per_layer` and `bond_dim` should have the same length, "
+            f"got {len(sites)} and {len(shapes)}"
+        )
+    return sites, shapes
+
+
+def _check_conv_tree(n_inputs: int, kernel_size: Any) -> None:
+    """Layer 0 of a conv tree (``n_inputs`` input edges) takes one input per kernel pixel."""
     kh, kw = kernel_size
-    n_inputs = sum(len(node.edges) - 1 for node in tree.layers[0])
     if n_inputs != kh * kw:
         raise TNValueError(
             f"`kernel_size` {tuple(kernel_size)} gives {kh * kw} pixels per window, but "
@@ -85,17 +98,7 @@ class Tree(TensorNetwork):
         self, sites_per_layer: Sequence[int], bond_dim: Sequence[Sequence[int]], n_batches: int = 1
     ) -> None:
         super().__init__(name="tree")
-        sites = _check_sites(sites_per_layer)
-        if not isinstance(bond_dim, (list, tuple)):
-            raise TNTypeError(
-                f"`bond_dim` should be a list or tuple, got {type(bond_dim).__name__}"
-            )
-        shapes = [_check_shape(b, f"bond_dim[{i}]") for i, b in enumerate(bond_dim)]
-        if len(shapes) != len(sites):
-            raise TNValueError(
-                f"`sites_per_layer` and `bond_dim` should have the same length, "
-                f"got {len(sites)} and {len(shapes)}"
-            )
+        sites, shapes = _tree_args(sites_per_layer, bond_dim)
         self._n_batches = _check_n_batches(n_batches)
         self._sites_per_layer = sites
         self._bond_dim = shapes
@@ -310,8 +313,9 @@ class ConvTree(AbstractConvClass, Tree):
         dilation: IntPair = 1,
     ) -> None:
         kernel = self._check_conv_args(None, kernel_size, stride, padding, dilation)
+        sites, shapes = _tree_args(sites_per_layer, bond_dim)
+        _check_conv_tree(sites[0] * (len(shapes[0]) - 1), kernel)
         Tree.__init__(self, sites_per_layer, bond_dim, n_batches=2)
-        _check_conv_tree(self, kernel)
         self._setup_conv(self._bond_dim[0][0], kernel_size, stride, padding, dilation)
 
     def forward(self, image: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
@@ -335,8 +339,9 @@ class ConvUTree(AbstractConvClass, UTree):
         dilation: IntPair = 1,
     ) -> None:
         kernel = self._check_conv_args(None, kernel_size, stride, padding, dilation)
+        sites = _check_sites(sites_per_layer)
+        _check_conv_tree(sites[0] * (len(_check_shape(bond_dim, "bond_dim")) - 1), kernel)
         UTree.__init__(self, sites_per_layer, bond_dim, n_batches=2)
-        _check_conv_tree(self, kernel)
         self._setup_conv(self._bond_dim[0], kernel_size, stride, padding, dilation)
 
     def forward(self, image: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
