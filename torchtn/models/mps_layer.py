@@ -43,7 +43,13 @@ def _slice_obc(t: torch.Tensor, site: int, n: int, boundary: str) -> torch.Tenso
 class MPSLayer(MPS):
     """MPS whose site ``out_position`` is left open: ``(batch, n-1, in_dim) -> (batch, out_dim)``.
 
-    ``n_features`` counts every site, the output one included.
+    ``n_features`` counts every site, the output one included. Sizes are validated as in
+    :class:`MPS` (``in_dim`` entries, ``out_dim`` and ``bond_dim`` ints >= 1).
+
+    Long chains: the default ``init_method='randn'`` gives outputs ~1e34 at 65 sites
+    (bond 10) and NaN at 785; use ``init_method='randn_eye', std=1e-9`` with
+    ``tk.embeddings.add_ones``/``poly`` data (outputs ~1 at 785 sites), or
+    ``init_method='unit'`` with ``tk.embeddings.unit`` data (see :class:`MPS`).
 
     Differences from TensorKrowch:
         * ``out_position == n_features`` is rejected by the range check itself (TK's own

@@ -19,6 +19,10 @@ __all__ = ["UMPS"]
 class UMPS(UniformMixin, MPS):
     """Uniform (translation-invariant) periodic MPS: every site shares ``virtual_uniform``.
 
+    For many sites prefer ``init_method='randn_eye', std=1e-9`` (with an embedding whose
+    first entry is 1) or ``'unit'`` (with a unit-norm embedding) to the default
+    ``'randn'``, whose outputs grow with every site (see :class:`MPS`).
+
     Differences from TensorKrowch:
         * ``parameterize(set_param=True)`` works (TK raises ``KeyError``).
     """
