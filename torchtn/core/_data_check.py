@@ -26,23 +26,23 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["check_data", "check_forward_data"]
 
 
-def _expected(node: AbstractNode) -> list[tuple[str, int | None, str]]:
-    """Per axis of a data node: ``(axis name, size or None for batch/free, where)``.
+def _expected(node: AbstractNode) -> list[tuple[str, int | None, Any]]:
+    """Per axis of a data node: ``(axis name, size or None for batch/free, model axis)``.
 
-    ``where`` names the edge the size comes from (for error messages).
+    The size is read on the other end of the edge (the model's axis, kept for error
+    messages); batch axes and dangling edges are free (None).
     """
     out = []
     for ax, edge in zip(node._axes, node._edges, strict=True):
         if ax._batch or edge._nodes[1] is None:
-            out.append((ax._name, None, ""))
+            out.append((ax._name, None, None))
             continue
-        k = int(ax._node1)  # index of the other end in edge._nodes
-        other, other_ax = edge._nodes[k], edge._axes[k]
-        out.append((ax._name, other._shape[other_ax._num], f"{other._name}[{other_ax._name!r}]"))
+        other_ax = edge._axes[int(ax._node1)]  # the other end of the edge
+        out.append((ax._name, other_ax._node._shape[other_ax._num], other_ax))
     return out
 
 
-def _batch_words(spec: list[tuple[str, int | None, str]]) -> str:
+def _batch_words(spec: list[tuple[str, int | None, Any]]) -> str:
     names = [name for name, size, _ in spec if size is None]
     return f"{len(names)} batch ax{'is' if len(names) == 1 else 'es'}"
 
@@ -51,7 +51,7 @@ def _check_element(
     t: torch.Tensor,
     label: str,
     node: AbstractNode,
-    spec: list[tuple[str, int | None, str]],
+    spec: list[tuple[str, int | None, Any]],
     skip: int | None = None,
 ) -> tuple[int, ...]:
     """Check ``t`` (with axis ``skip`` removed, if given) against ``spec``; return the
@@ -59,8 +59,8 @@ def _check_element(
     shape = tuple(t.shape)
     if skip is not None:
         shape = shape[:skip] + shape[skip + 1 :]
-    layout = ", ".join(("batch" if size is None else name) for name, size, _ in spec)
     if len(shape) != len(spec):
+        layout = ", ".join(("batch" if size is None else name) for name, size, _ in spec)
         extra = "" if skip is None else " plus the n_features axis"
         raise TNValueError(
             f"{label} should have rank {len(spec) + (skip is not None)} "
@@ -75,7 +75,8 @@ def _check_element(
             pos = i if skip is None or i < skip else i + 1
             raise TNValueError(
                 f"{label} has size {dim} at axis {pos - t.dim()} ({name!r}), but data node "
-                f"{node._name!r} expects {size} (the size of {where}); got shape "
+                f"{node._name!r} expects {size} (the size of "
+                f"{where._node._name}[{where._name!r}]); got shape "
                 f"{tuple(t.shape)}. Data is never cropped: select the entries to use "
                 "before calling the model"
             )
@@ -141,10 +142,17 @@ def check_data(net: TensorNetwork, data: Any) -> None:
             f"{net.name!r}), got {len(data)}"
         )
     first = None
+    shared = _expected(nodes[0]) if stacked else None  # stacked nodes share one spec
     for i, (t, node) in enumerate(zip(data, nodes, strict=True)):
         if not isinstance(t, torch.Tensor):
             raise TNTypeError(f"`data[{i}]` should be a torch.Tensor, got {type(t).__name__}")
-        batch = _check_element(t, f"`data[{i}]`", node, _expected(node))
+        try:
+            batch = _check_element(t, f"`data[{i}]`", node, shared or _expected(node))
+        except TNValueError:
+            if shared is None:
+                raise
+            # Re-check against this node's own edge so the message names it.
+            batch = _check_element(t, f"`data[{i}]`", node, _expected(node))
         if first is None:
             first = batch
         elif batch != first:
