@@ -127,3 +127,18 @@ def test_mps_data_add_data_checks_rank_and_sizes():
         mps.add_data([torch.rand(4, 2, 0), good[1], good[2]])
     with pytest.raises(ValueError, match="`tensors` should not be empty"):
         MPSData(tensors=[])
+
+
+def test_traced_model_without_data_gives_a_clear_error_or_the_last_output():
+    # TK's traced replay frees the data memory, so a later `model()` raised TypeError /
+    # AttributeError there; torchtn either reuses the data or says what to do.
+    model = MPSLayer(n_features=4, in_dim=2, out_dim=2, bond_dim=2)
+    x = torch.rand(3, 3, 2)
+    model.trace(x)
+    out = model(x)
+    try:
+        again = model()
+    except ValueError as err:
+        assert "called without data" in str(err) and "model(data)" in str(err)
+    else:
+        torch.testing.assert_close(again, out)

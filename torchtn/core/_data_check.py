@@ -163,8 +163,9 @@ def check_data(net: TensorNetwork, data: Any) -> None:
 
 
 def check_forward_data(net: TensorNetwork, data: Any) -> None:
-    """Check a ``forward`` call: without ``data``, every data node must already hold a
-    tensor (from an earlier call); with ``data``, :meth:`add_data` checks it.
+    """Check a ``forward`` call: without ``data``, every data node must hold a tensor
+    (from an earlier call; a traced replay frees it, as in TK); with ``data``,
+    :meth:`add_data` checks it.
 
     Raises:
         ValueError: ``data`` is None and some data node holds no tensor yet.
@@ -175,6 +176,7 @@ def check_forward_data(net: TensorNetwork, data: Any) -> None:
         if node.tensor is None:
             raise TNValueError(
                 f"Network {net.name!r} was called without data, but its data node "
-                f"{node._name!r} holds no tensor yet: call it with data, e.g. "
-                "`model(data)`, at least once"
+                f"{node._name!r} holds no tensor (none was given yet, or the replay of "
+                "a traced network freed it): pass the data, e.g. `model(data)` (for an "
+                "MPSData given as `mps=`, call its add_data() again)"
             )
