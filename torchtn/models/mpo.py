@@ -372,7 +372,12 @@ class MPO(ChainNodesMixin, TensorNetwork):
         Each core ``(left, input, right, output)`` is treated as an MPS core with the
         physical index ``(input, output)``; bonds may shrink (``rank``, ``cum_percentage``,
         ``cutoff``; SVD keeps at most the current bond) or grow (QR). Nodes are replaced by
-        new ParamNodes with the same names, so optimizers must be rebuilt.
+        new ParamNodes with the same names, so optimizers must be rebuilt; the boundary
+        vectors and the attached data nodes (or ``MPSData`` cores) stay, as in TK.
+
+        Raises:
+            ValueError, TypeError: As :meth:`MPS.canonicalize` (``oc``, ``mode``,
+                ``rank``, ``cum_percentage``, ``cutoff``).
         """
         oc = self._check_canonical(oc, mode)
         cores = self._padded_cores()

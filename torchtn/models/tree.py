@@ -199,6 +199,11 @@ class Tree(TensorNetwork):
         the parent the rest, so bonds may grow up to the smaller side of the merged matrix.
         Nodes are replaced by new ParamNodes with the same names; ``bond_dim`` becomes the
         per-node form ``[[shape of each node] per layer]``.
+
+        Raises:
+            ValueError: Unknown ``mode``, ``rank < 1``, ``cum_percentage`` outside
+                ``(0, 1]`` or ``cutoff < 0``.
+            TypeError: A non-int ``rank`` or a non-number ``cum_percentage``/``cutoff``.
         """
         from torchtn.linalg import check_truncation, qr, truncated_svd
 
