@@ -18,7 +18,9 @@ DT = torch.float64
 @pytest.fixture
 def layer():
     torch.manual_seed(0)
-    return MPSLayer(n_features=65, in_dim=2, out_dim=3, bond_dim=3, dtype=DT, init_method="unit")
+    return MPSLayer(
+        n_features=65, in_dim=2, out_dim=3, bond_dim=3, dtype=DT, init_method="randn_eye", std=1e-3
+    )
 
 
 @pytest.mark.parametrize("traced", [False, True])
