@@ -19,6 +19,7 @@ __all__ = [
     "MODES",
     "svd",
     "select_rank",
+    "check_truncation",
     "truncated_svd",
     "qr",
     "rq",
@@ -201,6 +202,41 @@ def select_rank(
     if cutoff is not None:
         best = min(best, max(1, values.pop(0)))
     return best
+
+
+def check_truncation(
+    rank: object = None, cum_percentage: object = None, cutoff: object = None
+) -> None:
+    """Strict checks of the truncation arguments of model-level decompositions.
+
+    :func:`select_rank` follows TensorKrowch's lenient rule (``rank`` clamped to at least
+    1, any number accepted); model methods such as ``canonicalize`` call this first, so
+    values that can only collapse the model or do nothing are rejected instead:
+
+    * ``rank``: an int ``>= 1`` (``0`` and negative ranks collapsed every bond to 1);
+    * ``cum_percentage``: a real number in ``(0, 1]`` (``0`` kept one singular value,
+      above 1 kept everything);
+    * ``cutoff``: a real number ``>= 0``.
+
+    ``None`` means "not given" for each.
+
+    Raises:
+        TNTypeError: An argument of the wrong type (e.g. a float ``rank``, a string).
+        TNValueError: An argument out of its range.
+    """
+    if rank is not None:
+        if not isinstance(rank, int) or isinstance(rank, bool):
+            raise TNTypeError(f"`rank` should be int, got {rank!r} ({type(rank).__name__})")
+        if rank < 1:
+            raise TNValueError(f"`rank` should be at least 1, got {rank}")
+    if cum_percentage is not None:
+        c = _as_number(cum_percentage, "cum_percentage", float)
+        if not 0 < c <= 1:
+            raise TNValueError(f"`cum_percentage` should be in (0, 1], got {cum_percentage!r}")
+    if cutoff is not None:
+        t = _as_number(cutoff, "cutoff", float)
+        if not t >= 0:  # also rejects NaN
+            raise TNValueError(f"`cutoff` should be >= 0, got {cutoff!r}")
 
 
 def _check_side(side: object) -> str:

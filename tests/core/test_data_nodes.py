@@ -51,15 +51,18 @@ def test_add_data_tensor_layout():
     assert all(d.shape == (7, 3) for d in net.data_nodes.values())
 
 
-def test_add_data_crops_features_with_warning():
+def test_add_data_rejects_wider_features_instead_of_cropping():
+    # TK cropped (keeping the last entries, with a warning); torchtn raises (issue 12).
     net, nodes = chain()
     net.set_data_nodes([n["input"] for n in nodes], 1)
-    with pytest.warns(UserWarning, match="cropped"):
+    net.add_data(torch.randn(5, 3, 3))
+    before = net["stack_data_memory"].tensor
+    with pytest.raises(ValueError, match=r"size 4 at axis -1 .*expects 3"):
         net.add_data(torch.randn(5, 3, 4))
-    assert net["data_0"].tensor.shape == (5, 3)
-    assert net["data_0"].shape == (5, 4)  # TK: data node shapes come from the uncropped data
-    with pytest.raises(ValueError, match="smaller"):
+    with pytest.raises(ValueError, match=r"size 2 at axis -1 .*expects 3"):
         net.add_data(torch.randn(5, 3, 2))
+    assert net["stack_data_memory"].tensor is before
+    assert net["data_0"].shape == (5, 3)
 
 
 def test_unequal_sizes_use_own_memory():
@@ -69,7 +72,7 @@ def test_unequal_sizes_use_own_memory():
     assert [d.tensor_address() for d in net.data_nodes.values()] == ["data_0", "data_1"]
     net.add_data([torch.randn(6, 3), torch.randn(6, 4)])
     assert [d.shape for d in net.data_nodes.values()] == [(6, 3), (6, 4)]
-    with pytest.raises(ValueError, match="smaller"):
+    with pytest.raises(ValueError, match=r"`data\[0\]` has size 2 .*expects 3"):
         net.add_data([torch.randn(6, 2), torch.randn(6, 4)])
 
 

@@ -83,7 +83,8 @@ def test_conv_utree_matches_utree():
 def test_conv_bad_kernel_and_trace():
     with pytest.raises(TypeError, match="kernel_size"):
         ConvPEPS(2, [2, 2], 2.5)
-    with pytest.raises(ValueError, match="in_dim"):
+    # A ValueError as in TK (also a TypeError), naming the argument given: in_channels.
+    with pytest.raises(ValueError, match="in_channels"):
         ConvPEPS(2.0, [2, 2], 2)
     conv = ConvPEPS(2, [2, 2], 2)
     _randomize(conv)

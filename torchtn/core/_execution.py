@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import torch
 
+from torchtn.core._data_check import check_data, check_forward_data
 from torchtn.core.memory import view_shape
 from torchtn.core.replay import ReplayProgram
 from torchtn.errors import TNTypeError, TNValueError
@@ -156,7 +157,13 @@ class ExecutionMixin:
                 node.tensor = tensor
 
     def _data_tensors(self, data: Any) -> dict[str, torch.Tensor]:
-        """What :meth:`add_data` stores, by memory address, without storing it."""
+        """What :meth:`add_data` stores, by memory address, without storing it.
+
+        Raises:
+            ValueError, TypeError: If ``data`` does not fit the data nodes exactly
+                (:func:`~torchtn.core._data_check.check_data`: nothing is cropped).
+        """
+        check_data(self, data)
         stack_node = self._virtual_nodes.get("stack_data_memory")
         if stack_node is not None:
             if isinstance(data, torch.Tensor):
@@ -252,6 +259,7 @@ class ExecutionMixin:
         Returns:
             The tensor of the final node.
         """
+        check_forward_data(self, data)  # no data before any was given (core._data_check)
         if data is not None and not self._data_nodes:
             try:
                 self.set_data_nodes()

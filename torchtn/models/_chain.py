@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from torchtn.errors import TNTypeError, TNValueError
+from torchtn.models._validate import check_int, size_list
 from torchtn.utils import random_unitary
 
 __all__ = [
@@ -42,27 +43,9 @@ __all__ = [
 CORE_METHODS = ("zeros", "ones", "copy", "rand", "randn", "randn_eye", "empty")
 
 
-def check_int(value: Any, name: str, minimum: int | None = None) -> int:
-    """Check ``value`` is an int (not bool) and at least ``minimum``."""
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TNTypeError(f"`{name}` should be int, got {type(value).__name__}")
-    if minimum is not None and value < minimum:
-        raise TNValueError(f"`{name}` should be at least {minimum}, got {value}")
-    return value
-
-
 def dims_list(value: Any, name: str, length: int) -> list[int]:
-    """An int replicated ``length`` times, or a sequence of ``length`` ints."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return [value] * length
-    if isinstance(value, (list, tuple)):
-        if len(value) != length:
-            raise TNValueError(f"`{name}` should have {length} elements, got {len(value)}")
-        for v in value:
-            if not isinstance(v, int) or isinstance(v, bool):
-                raise TNTypeError(f"`{name}` elements should be int, got {type(v).__name__}")
-        return list(value)
-    raise TNTypeError(f"`{name}` should be int, list or tuple, got {type(value).__name__}")
+    """An int replicated ``length`` times, or ``length`` ints; every entry ``>= 1``."""
+    return size_list(value, name, length)
 
 
 def check_sequence(value: Any, name: str) -> None:
@@ -300,8 +283,9 @@ def sweep_canonical(
     most its current size (SVD modes). Returns the new cores and ``log`` of the norm
     divided out (0 unless ``renormalize``); the inputs are not modified.
     """
-    from torchtn.linalg import qr, rq, truncated_svd
+    from torchtn.linalg import check_truncation, qr, rq, truncated_svd
 
+    check_truncation(rank, cum_percentage, cutoff)
     cores = list(cores)
     log_norm = torch.zeros((), dtype=torch.float64, device=cores[0].device)
 

@@ -35,6 +35,13 @@ class ChainAnalysisMixin(ChainNodesMixin):
 
         Transactional: every decomposition is computed before the network is modified,
         so an error leaves the model unchanged.
+
+        Raises:
+            ValueError: ``oc`` out of range, unknown ``mode``, ``rank < 1``,
+                ``cum_percentage`` outside ``(0, 1]`` or ``cutoff < 0`` (see
+                :func:`torchtn.linalg.check_truncation`; TK silently collapsed or kept
+                everything).
+            TypeError: A non-int ``oc``/``rank`` or a non-number ``cum_percentage``/``cutoff``.
         """
         oc = self._check_canonical(oc, mode)
         cores, log_norm = sweep_canonical(

@@ -66,7 +66,11 @@ class ChainNodesMixin:
 
     def _link(self, mats: list[AbstractNode], left_size: int, right_size: int) -> None:
         """Store ``mats`` as the chain, connect neighbours and close it (pbc: the loop;
-        obc: new boundary vectors of sizes ``left_size``/``right_size``)."""
+        obc: boundary vectors of sizes ``left_size``/``right_size``).
+
+        OBC boundary vectors left dangling in this network by :meth:`_rebuild` are kept
+        (resized) rather than re-created, so their names and parameter keys stay.
+        """
         self._mats_env = mats
         for a, b in zip(mats[:-1], mats[1:], strict=False):
             a["right"] ^ b["left"]
@@ -74,14 +78,21 @@ class ChainNodesMixin:
             mats[-1]["right"] ^ mats[0]["left"]
             self._left_node = self._right_node = None
             return
-        self._left_node = ParamNode(
-            shape=(left_size,), axes_names=("right",), name="left_node", network=self
-        )
-        self._right_node = ParamNode(
-            shape=(right_size,), axes_names=("left",), name="right_node", network=self
-        )
+        self._left_node = self._kept_boundary("_left_node", "right", left_size)
+        self._right_node = self._kept_boundary("_right_node", "left", right_size)
         self._left_node["right"] ^ mats[0]["left"]
         mats[-1]["right"] ^ self._right_node["left"]
+
+    def _kept_boundary(self, attr: str, axis: str, size: int) -> AbstractNode:
+        """The boundary vector ``attr`` if it is in this network with a dangling edge
+        (resized to ``size``), else a new ParamNode (``left_node``/``right_node``)."""
+        node = self.__dict__.get(attr)
+        if node is not None and node.network is self and node[axis].is_dangling():
+            if node[axis].size() != size:
+                node[axis].change_size(size)
+            return node
+        name = "left_node" if axis == "right" else "right_node"
+        return ParamNode(shape=(size,), axes_names=(axis,), name=name, network=self)
 
     def _reset_boundary(self, device: Any, dtype: Any) -> None:
         """Set the obc boundary vectors to ``e_0``."""
@@ -140,15 +151,16 @@ class ChainNodesMixin:
         return [c * scale for c in cores]
 
     def _rebuild(self, cores: list[torch.Tensor]) -> None:
-        """Replace every node by a new ParamNode holding ``cores`` (bonds may change)."""
-        had_data = bool(self._data_nodes)
+        """Replace the cores by new ParamNodes holding ``cores`` (bonds may change).
+
+        As in TensorKrowch, the OBC boundary vectors (names, parameter keys) and the
+        nodes attached to the cores' physical edges (data nodes, an ``MPSData``'s
+        cores) stay: they are reconnected to the new cores.
+        """
         self.reset()
         before = dict(self._parameters)
-        if had_data:
-            self.unset_data_nodes()
         old = list(self._mats_env)
-        if self._boundary == "obc":
-            old += [self._left_node, self._right_node]
+        attached = [self._physical_neighbours(node) for node in old]
         ref = cores[0]
         for node in old:
             self.delete_node(node)
@@ -165,5 +177,18 @@ class ChainNodesMixin:
             node.tensor = t
         self._reset_boundary(ref.device, ref.dtype)
         self._keep_parameter_identity(before, "canonicalize")
-        if had_data:
-            self.set_data_nodes()
+        for node, links in zip(self._mats_env, attached, strict=True):
+            for axis_name, other, other_num in links:
+                other._edges[other_num] ^ node[axis_name]
+
+    @staticmethod
+    def _physical_neighbours(node: AbstractNode) -> list[tuple[str, AbstractNode, int]]:
+        """``(axis name, neighbour, neighbour's axis number)`` for every connected
+        non-bond (``left``/``right``) edge of ``node``."""
+        out = []
+        for ax, edge in zip(node.axes, node.edges, strict=True):
+            if ax.name in ("left", "right") or edge.is_dangling():
+                continue
+            k = int(ax.is_node1())
+            out.append((ax.name, edge.nodes[k], edge.axes[k].num))
+        return out

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from torchtn.errors import TNTypeError, TNValueError
+from torchtn.models._validate import check_size, size_pair
 
 __all__ = ["AbstractConvClass", "IntPair"]
 
@@ -22,13 +23,28 @@ IntPair = Union[int, Sequence[int]]
 class AbstractConvClass:
     """Mixin turning an image ``(B, C, H, W)`` into per-window site data (spec §7.1)."""
 
-    @staticmethod
-    def _pair(value: IntPair, name: str) -> Sequence[int]:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return (value, value)
-        if isinstance(value, Sequence):
-            return value
-        raise TNTypeError(f"`{name}` should be int or sequence of ints, got {type(value).__name__}")
+    # Smallest value of each convolution argument (as torch.nn.Unfold needs).
+    _CONV_MINIMUM = {"kernel_size": 1, "stride": 1, "padding": 0, "dilation": 1}
+
+    @classmethod
+    def _pair(cls, value: IntPair, name: str) -> Sequence[int]:
+        """``value`` validated: an int becomes ``(v, v)``, a pair is kept as given (TK)."""
+        pair = size_pair(value, name, cls._CONV_MINIMUM[name])
+        return pair if isinstance(value, int) else value
+
+    @classmethod
+    def _check_conv_args(
+        cls, in_channels: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any
+    ) -> tuple[int, int]:
+        """Validate the convolution arguments up front; return ``kernel_size`` as a pair.
+
+        ``in_channels`` None: not an argument of the model (conv trees read it from
+        ``bond_dim``)."""
+        if in_channels is not None:
+            check_size(in_channels, "in_channels")
+        for name, value in (("stride", stride), ("padding", padding), ("dilation", dilation)):
+            cls._pair(value, name)
+        return cls._pair(kernel_size, "kernel_size")
 
     def _setup_conv(
         self,
@@ -79,6 +95,7 @@ class AbstractConvClass:
         """Image ``(B, C, H, W)`` to site data ``(B, L, K, C)``."""
         if mode not in ("flat", "snake"):
             raise TNValueError(f"`mode` should be 'flat' or 'snake', got {mode!r}")
+        self._check_image(image)
         patches = self.unfold(image).transpose(1, 2)
         b, n_windows = patches.shape[:2]
         patches = patches.reshape(b, n_windows, self._in_channels, -1).transpose(2, 3)
@@ -90,6 +107,29 @@ class AbstractConvClass:
                 sl = slice(row * kw, (row + 1) * kw)
                 patches[:, :, sl] = patches[:, :, sl].flip(dims=[0])
         return patches
+
+    def _check_image(self, image: Any) -> None:
+        """``image`` should be ``(B, in_channels, H, W)`` with room for one window."""
+        if not isinstance(image, torch.Tensor):
+            raise TNTypeError(f"`image` should be a torch.Tensor, got {type(image).__name__}")
+        if image.dim() != 4:
+            raise TNValueError(
+                f"`image` should have shape (batch, channels, height, width), got shape "
+                f"{tuple(image.shape)}"
+            )
+        if image.shape[1] != self._in_channels:
+            raise TNValueError(
+                f"`image` has {image.shape[1]} channels (axis 1 of shape "
+                f"{tuple(image.shape)}), but the model expects in_channels="
+                f"{self._in_channels}"
+            )
+        h_out, w_out = self._out_hw(image)
+        if h_out < 1 or w_out < 1:
+            raise TNValueError(
+                f"`image` of height x width {tuple(image.shape[-2:])} is too small for "
+                f"kernel_size={tuple(self._kernel_size)}, padding={tuple(self._padding)}, "
+                f"dilation={tuple(self._dilation)}: no window fits"
+            )
 
     def _out_hw(self, image: torch.Tensor) -> tuple[int, int]:
         h, w = image.shape[-2:]

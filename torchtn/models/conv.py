@@ -12,6 +12,7 @@ import torch
 
 from torchtn.models._conv import AbstractConvClass, IntPair
 from torchtn.models._mps import MPS
+from torchtn.models._validate import check_size
 from torchtn.models.mps_layer import MPSLayer, UMPSLayer
 from torchtn.models.umps import UMPS
 
@@ -44,7 +45,9 @@ class _ConvChainMixin(AbstractConvClass):
         **kwargs: Any,
     ) -> None:
         """Build ``base`` on the ``kh·kw`` window sites (plus an output site for layers)."""
-        kh, kw = self._pair(kernel_size, "kernel_size")
+        kh, kw = self._check_conv_args(in_channels, kernel_size, stride, padding, dilation)
+        if out_channels is not None:
+            check_size(out_channels, "out_channels")
         if out_channels is None:
             sites = dict(n_features=kh * kw, phys_dim=in_channels)
         else:

@@ -7,6 +7,7 @@ padded to the boundary bond and closed by the trainable ``left_node``/``right_no
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, Union
 
@@ -25,6 +26,7 @@ from torchtn.models._chain_nodes import (
     renormalized,
     trace_loops,
 )
+from torchtn.models._validate import check_n_batches, check_size, check_tensor_size, size_list
 
 __all__ = ["MPO", "UMPO"]
 
@@ -33,16 +35,8 @@ _AXES = ("left", "input", "right", "output")
 
 
 def _dims(value: Any, n: int, name: str) -> list[int]:
-    """``value`` (int or length-``n`` list/tuple of ints) as a list of ``n`` ints."""
-    if isinstance(value, (list, tuple)):
-        if len(value) != n:
-            raise TNValueError(f"`{name}` should have {n} entries (one per site), got {len(value)}")
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            raise TNTypeError(f"`{name}` entries should be ints, got {value!r}")
-        return list(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return [value] * n
-    raise TNTypeError(f"`{name}` should be int, list or tuple, got {type(value).__name__}")
+    """``value`` (int or length-``n`` list/tuple of ints, each >= 1) as a list of ``n`` ints."""
+    return size_list(value, name, n)
 
 
 def _pairwise_chain(nodes: list[AbstractNode], renormalize: bool) -> AbstractNode:
@@ -109,7 +103,7 @@ class MPO(ChainNodesMixin, TensorNetwork):
         super().__init__(name="mpo")
         if boundary not in ("obc", "pbc"):
             raise TNValueError(f"`boundary` should be 'obc' or 'pbc', got {boundary!r}")
-        self._n_batches = check_int(n_batches, "n_batches")
+        self._n_batches = check_n_batches(n_batches)
         if tensors is None:
             check_int(n_features, "n_features", 1)
             self._boundary = boundary
@@ -117,15 +111,12 @@ class MPO(ChainNodesMixin, TensorNetwork):
             self._in_dim = _dims(in_dim, n_features, "in_dim")
             self._out_dim = _dims(out_dim, n_features, "out_dim")
             n_bonds = n_features - 1 if boundary == "obc" else n_features
-            if isinstance(bond_dim, (list, tuple)):
-                if len(bond_dim) != n_bonds:
-                    raise TNValueError(
-                        f"`bond_dim` should have {n_bonds} entries for {boundary!r} with "
-                        f"{n_features} sites, got {len(bond_dim)}"
-                    )
-                self._bond_dim = _dims(list(bond_dim), n_bonds, "bond_dim")
-            else:
-                self._bond_dim = _dims(bond_dim, n_bonds, "bond_dim")
+            if isinstance(bond_dim, (list, tuple)) and len(bond_dim) != n_bonds:
+                raise TNValueError(
+                    f"`bond_dim` should have {n_bonds} entries for {boundary!r} with "
+                    f"{n_features} sites, got {len(bond_dim)}"
+                )
+            self._bond_dim = _dims(bond_dim, n_bonds, "bond_dim")
             self._make_nodes()
             self.initialize(init_method=init_method, device=device, dtype=dtype, **kwargs)
         else:
@@ -139,9 +130,10 @@ class MPO(ChainNodesMixin, TensorNetwork):
             raise TNTypeError(f"`tensors` should be a list or tuple, got {type(tensors).__name__}")
         if not tensors:
             raise TNValueError("`tensors` should not be empty")
-        for t in tensors:
+        for i, t in enumerate(tensors):
             if not isinstance(t, torch.Tensor):
                 raise TNTypeError(f"`tensors` should hold torch.Tensor, got {type(t).__name__}")
+            check_tensor_size(t, f"`tensors[{i}]`")
         first, last, n = tensors[0], tensors[-1], len(tensors)
         if first.dim() == 2:
             if n != 1:
@@ -221,7 +213,7 @@ class MPO(ChainNodesMixin, TensorNetwork):
 
     @n_batches.setter
     def n_batches(self, value: int) -> None:
-        self._n_batches = check_int(value, "n_batches")
+        self._n_batches = check_n_batches(value)
 
     left_node = attribute("_left_node", "Left boundary vector (``None`` for PBC).")
     right_node = attribute("_right_node", "Right boundary vector (``None`` for PBC).")
@@ -383,7 +375,12 @@ class MPO(ChainNodesMixin, TensorNetwork):
         Each core ``(left, input, right, output)`` is treated as an MPS core with the
         physical index ``(input, output)``; bonds may shrink (``rank``, ``cum_percentage``,
         ``cutoff``; SVD keeps at most the current bond) or grow (QR). Nodes are replaced by
-        new ParamNodes with the same names, so optimizers must be rebuilt.
+        new ParamNodes with the same names, so optimizers must be rebuilt; the boundary
+        vectors and the attached data nodes (or ``MPSData`` cores) stay, as in TK.
+
+        Raises:
+            ValueError, TypeError: As :meth:`MPS.canonicalize` (``oc``, ``mode``,
+                ``rank``, ``cum_percentage``, ``cutoff``).
         """
         oc = self._check_canonical(oc, mode)
         cores = self._padded_cores()
@@ -424,7 +421,7 @@ class UMPO(MPO):
     ) -> None:
         TensorNetwork.__init__(self, name="umpo")
         check_int(n_features, "n_features", 1)
-        self._n_batches = check_int(n_batches, "n_batches")
+        self._n_batches = check_n_batches(n_batches)
         self._boundary, self._n_features = "pbc", n_features
         if tensor is not None:
             if not isinstance(tensor, torch.Tensor):
@@ -433,10 +430,11 @@ class UMPO(MPO):
                 raise TNValueError(
                     f"`tensor` should have shape (D, in, D, out), got {tuple(tensor.shape)}"
                 )
+            check_tensor_size(tensor, "`tensor`")
             in_dim, out_dim, bond_dim = tensor.shape[1], tensor.shape[3], tensor.shape[0]
         else:
             for name, v in (("in_dim", in_dim), ("out_dim", out_dim), ("bond_dim", bond_dim)):
-                check_int(v, name)
+                check_size(v, name)
         self._in_dim = [in_dim] * n_features
         self._out_dim = [out_dim] * n_features
         self._bond_dim = [bond_dim] * n_features
@@ -495,9 +493,21 @@ class UMPO(MPO):
         return new
 
     def parameterize(self, set_param: bool = True, override: bool = False) -> UMPO:
-        """Turn the cores into ParamNodes or Nodes, keeping them on the uniform memory."""
-        net = self if override else self.copy(share_tensors=True)
+        """Turn the cores *and* the uniform memory into ParamNodes (``set_param``) or
+        plain Nodes; the cores keep reading the uniform memory.
+
+        Works on ``self`` if ``override``, else on a copy with cloned tensors (as TK).
+
+        Differences from TensorKrowch: ``set_param=True`` on an already parameterized
+        UMPO works (TK raised ``KeyError``).
+        """
+        if self._resultant_nodes:
+            warnings.warn("Resultant nodes will be removed before parameterizing the network")
+            self.reset()
+        net = self if override else self.copy(share_tensors=False)
         net._mats_env = [n.parameterize(set_param) for n in net._mats_env]
+        # After the cores (TK's order): they are re-pointed to the new uniform node.
+        net.uniform_memory = net.uniform_memory.parameterize(set_param)
         for node in net._mats_env:
             node.set_tensor_from(net.uniform_memory)
         return net

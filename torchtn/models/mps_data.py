@@ -10,8 +10,8 @@ import torch
 from torchtn.core import Node, TensorNetwork
 from torchtn.errors import TNTypeError, TNValueError
 from torchtn.models import _chain
-from torchtn.models._chain import check_int
 from torchtn.models._chain_nodes import ChainNodesMixin, attribute
+from torchtn.models._validate import check_n_batches, check_tensor_size, check_tensor_sizes
 
 __all__ = ["MPSData"]
 
@@ -41,7 +41,7 @@ class MPSData(ChainNodesMixin, TensorNetwork):
         **kwargs: Any,
     ) -> None:
         super().__init__(name="mps_data")
-        self._n_batches = check_int(n_batches, "n_batches")
+        self._n_batches = check_n_batches(n_batches)
         if tensors is None:
             phys, bonds = _chain.chain_dims(n_features, phys_dim, bond_dim, boundary)
         else:
@@ -58,7 +58,8 @@ class MPSData(ChainNodesMixin, TensorNetwork):
 
     @staticmethod
     def _dims_from_tensors(tensors: Any, nb: int) -> tuple[str, list[int], list[int]]:
-        _chain.check_tensors(tensors)
+        _chain.check_tensors(tensors, nonempty=True)
+        check_tensor_sizes(tensors, lead=nb)
         first, n = tensors[0], len(tensors)
         rank = first.dim() - nb
         if rank == 1 and n == 1:
@@ -130,9 +131,18 @@ class MPSData(ChainNodesMixin, TensorNetwork):
         if len(data) != n:
             raise TNValueError(f"`data` should have {n} elements, got {len(data)}")
         obc = self._boundary == "obc"
+        nb = self._n_batches
         for i, t in enumerate(data):
             if not isinstance(t, torch.Tensor):
                 raise TNTypeError(f"`data[{i}]` should be torch.Tensor, got {type(t).__name__}")
+            ends = (i == 0) + (i == n - 1) if obc else 0
+            rank = nb + 3 - ends
+            if t.dim() != rank:
+                raise TNValueError(
+                    f"`data[{i}]` should have rank {rank} ({nb} batch axes and the "
+                    f"{'boundary' if ends else 'core'} convention), got shape {tuple(t.shape)}"
+                )
+            check_tensor_size(t, f"`data[{i}]`", nb)
             d = t.shape[-1] if (obc and i == n - 1 and n > 1) or (obc and n == 1) else t.shape[-2]
             if d != self._phys_dim[i]:
                 raise TNValueError(

@@ -11,10 +11,10 @@ import torch
 from torchtn.core import AbstractNode
 from torchtn.errors import TNTypeError, TNValueError
 from torchtn.models import _chain
-from torchtn.models._chain import check_int
 from torchtn.models._chain_nodes import attribute
 from torchtn.models._mps import MPS
 from torchtn.models._uniform import UniformMixin
+from torchtn.models._validate import check_int, check_size, check_tensor_size, size_list
 
 __all__ = ["MPSLayer", "UMPSLayer"]
 
@@ -43,7 +43,13 @@ def _slice_obc(t: torch.Tensor, site: int, n: int, boundary: str) -> torch.Tenso
 class MPSLayer(MPS):
     """MPS whose site ``out_position`` is left open: ``(batch, n-1, in_dim) -> (batch, out_dim)``.
 
-    ``n_features`` counts every site, the output one included.
+    ``n_features`` counts every site, the output one included. Sizes are validated as in
+    :class:`MPS` (``in_dim`` entries, ``out_dim`` and ``bond_dim`` ints >= 1).
+
+    Long chains: the default ``init_method='randn'`` gives outputs ~1e34 at 65 sites
+    (bond 10) and NaN at 785; use ``init_method='randn_eye', std=1e-9`` with
+    ``tk.embeddings.add_ones``/``poly`` data (outputs ~1 at 785 sites), or
+    ``init_method='unit'`` with ``tk.embeddings.unit`` data (see :class:`MPS`).
 
     Differences from TensorKrowch:
         * ``out_position == n_features`` is rejected by the range check itself (TK's own
@@ -79,23 +85,13 @@ class MPSLayer(MPS):
         else:
             check_int(n_features, "n_features", 1)
             out_position = _check_out_position(out_position, n_features)
-            if isinstance(in_dim, int) and not isinstance(in_dim, bool):
-                in_dim = [in_dim] * (n_features - 1)
-            elif isinstance(in_dim, (list, tuple)):
-                if len(in_dim) != n_features - 1:
-                    raise TNValueError(
-                        f"`in_dim` should have {n_features - 1} elements, got {len(in_dim)}"
-                    )
-                for v in in_dim:
-                    check_int(v, "in_dim elements")
-                in_dim = list(in_dim)
-            elif in_dim is None and n_features == 1:
+            if in_dim is None and n_features == 1:
                 in_dim = []
             else:
-                raise TNTypeError(
-                    f"`in_dim` should be int, list or tuple, got {type(in_dim).__name__}"
-                )
-            check_int(out_dim, "out_dim")
+                if in_dim is None:
+                    raise TNTypeError("`in_dim` should be int, list or tuple, got None")
+                in_dim = size_list(in_dim, "in_dim", n_features - 1)
+            check_size(out_dim, "out_dim")
             phys_dim = in_dim[:out_position] + [out_dim] + in_dim[out_position:]
         self._out_position = out_position
         self._in_dim = list(in_dim)
@@ -226,15 +222,16 @@ class UMPSLayer(UniformMixin, MPS):
                         f"`tensors` elements should be rank 3 with equal first "
                         f"and last dims, got shape {tuple(t.shape)}"
                     )
+                check_tensor_size(t, "`tensors` element")
             in_dim = tensors[0].shape[1]
             out_dim = tensors[1].shape[1]
             bond_dim = tensors[1].shape[0]
         if n_features == 1:
             in_dim = None
         else:
-            check_int(in_dim, "in_dim")
-        check_int(out_dim, "out_dim")
-        check_int(bond_dim, "bond_dim")
+            check_size(in_dim, "in_dim")
+        check_size(out_dim, "out_dim")
+        check_size(bond_dim, "bond_dim")
         self._out_position = out_position
         self._in_dim = [] if in_dim is None else [in_dim] * (n_features - 1)
         self._out_dim = out_dim

@@ -17,6 +17,7 @@ from torchtn.errors import TNTypeError, TNValueError
 from torchtn.models._chain_nodes import attribute
 from torchtn.models._conv import AbstractConvClass, IntPair
 from torchtn.models._peps_contract import contract_grid
+from torchtn.models._validate import TNTypeValueError, check_int, check_n_batches, check_size
 
 __all__ = ["PEPS", "UPEPS", "ConvPEPS", "ConvUPEPS"]
 
@@ -27,22 +28,27 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _check_common(n_rows: Any, n_cols: Any, in_dim: Any, bond_dim: Any, n_batches: Any) -> None:
+def _check_common(
+    n_rows: Any,
+    n_cols: Any,
+    in_dim: Any,
+    bond_dim: Any,
+    n_batches: Any,
+    in_name: str = "in_dim",
+) -> None:
     for name, v in (("n_rows", n_rows), ("n_cols", n_cols)):
-        if not _is_int(v):
-            raise TNTypeError(f"`{name}` should be int, got {type(v).__name__}")
-    if not _is_int(in_dim):
-        raise TNValueError(f"`in_dim` should be int, got {type(in_dim).__name__}")
+        check_int(v, name)
+    # TK raised ValueError for a non-int in_dim: the error is both Type- and ValueError.
+    check_int(in_dim, in_name, 1, error=TNTypeValueError)
     if not isinstance(bond_dim, (list, tuple)):
         raise TNTypeError(f"`bond_dim` should be a list or tuple, got {type(bond_dim).__name__}")
     if len(bond_dim) != 2:
         raise TNValueError(
             f"`bond_dim` should have 2 entries (horizontal, vertical), got {len(bond_dim)}"
         )
-    if not all(_is_int(b) for b in bond_dim):
-        raise TNTypeError(f"`bond_dim` entries should be ints, got {bond_dim!r}")
-    if not _is_int(n_batches):
-        raise TNTypeError(f"`n_batches` should be int, got {type(n_batches).__name__}")
+    for i, b in enumerate(bond_dim):
+        check_size(b, f"bond_dim[{i}]")
+    check_n_batches(n_batches)
 
 
 class PEPS(TensorNetwork):
@@ -352,7 +358,9 @@ class ConvPEPS(AbstractConvClass, PEPS):
         dilation: IntPair = 1,
         boundary: Sequence[str] = ("obc", "obc"),
     ) -> None:
-        kh, kw = self._pair(kernel_size, "kernel_size")
+        # PEPS raised ValueError for a non-int in_dim in TK: keep that for in_channels.
+        check_int(in_channels, "in_channels", 1, error=TNTypeValueError)
+        kh, kw = self._check_conv_args(in_channels, kernel_size, stride, padding, dilation)
         PEPS.__init__(self, kh, kw, in_channels, bond_dim, boundary=boundary, n_batches=2)
         self._setup_conv(in_channels, kernel_size, stride, padding, dilation)
 
@@ -376,7 +384,8 @@ class ConvUPEPS(AbstractConvClass, UPEPS):
         padding: IntPair = 0,
         dilation: IntPair = 1,
     ) -> None:
-        kh, kw = self._pair(kernel_size, "kernel_size")
+        check_int(in_channels, "in_channels", 1, error=TNTypeValueError)
+        kh, kw = self._check_conv_args(in_channels, kernel_size, stride, padding, dilation)
         UPEPS.__init__(self, kh, kw, in_channels, bond_dim, n_batches=2)
         self._setup_conv(in_channels, kernel_size, stride, padding, dilation)
 

@@ -15,6 +15,7 @@ from torchtn.core.network import TensorNetwork
 from torchtn.core.node import AbstractNode, ParamNode
 from torchtn.errors import TNTypeError, TNValueError
 from torchtn.models._conv import AbstractConvClass, IntPair
+from torchtn.models._validate import check_n_batches, check_size
 
 __all__ = ["Tree", "UTree", "ConvTree", "ConvUTree"]
 
@@ -40,22 +41,44 @@ def _check_sites(sites_per_layer: Any) -> list[int]:
     return list(sites_per_layer)
 
 
-def _check_shape(shape: Any, what: str) -> list[int]:
+def _check_shape(shape: Any, name: str) -> list[int]:
+    """A node shape ``name`` (inputs then output): a list/tuple of >= 2 sizes >= 1."""
     if not isinstance(shape, (list, tuple)):
-        raise TNTypeError(f"{what} should be a list or tuple, got {type(shape).__name__}")
+        raise TNTypeError(f"`{name}` should be a list or tuple, got {type(shape).__name__}")
     if len(shape) < 2:
         raise TNValueError(
-            f"{what} should have at least 2 entries (inputs and output), got {len(shape)}"
+            f"`{name}` should have at least 2 entries (inputs and output), got {len(shape)}"
         )
-    if not all(_is_int(s) for s in shape):
-        raise TNTypeError(f"{what} entries should be ints, got {shape!r}")
-    return list(shape)
+    return [check_size(v, f"{name}[{k}]") for k, v in enumerate(shape)]
 
 
 def _check_n_batches(n_batches: Any) -> int:
-    if not _is_int(n_batches):
-        raise TNTypeError(f"`n_batches` should be int, got {type(n_batches).__name__}")
-    return n_batches
+    return check_n_batches(n_batches)
+
+
+def _tree_args(sites_per_layer: Any, bond_dim: Any) -> tuple[list[int], list[list[int]]]:
+    """Validated ``(sites_per_layer, bond_dim)`` of a :class:`Tree`."""
+    sites = _check_sites(sites_per_layer)
+    if not isinstance(bond_dim, (list, tuple)):
+        raise TNTypeError(f"`bond_dim` should be a list or tuple, got {type(bond_dim).__name__}")
+    shapes = [_check_shape(b, f"bond_dim[{i}]") for i, b in enumerate(bond_dim)]
+    if len(shapes) != len(sites):
+        raise TNValueError(
+            f"`sites_per_layer` and `bond_dim` should have the same length, "
+            f"got {len(sites)} and {len(shapes)}"
+        )
+    return sites, shapes
+
+
+def _check_conv_tree(n_inputs: int, kernel_size: Any) -> None:
+    """Layer 0 of a conv tree (``n_inputs`` input edges) takes one input per kernel pixel."""
+    kh, kw = kernel_size
+    if n_inputs != kh * kw:
+        raise TNValueError(
+            f"`kernel_size` {tuple(kernel_size)} gives {kh * kw} pixels per window, but "
+            f"layer 0 of the tree takes {n_inputs} inputs (sites_per_layer[0] x "
+            "(len(bond_dim[0]) - 1)): they should be equal"
+        )
 
 
 class Tree(TensorNetwork):
@@ -75,17 +98,7 @@ class Tree(TensorNetwork):
         self, sites_per_layer: Sequence[int], bond_dim: Sequence[Sequence[int]], n_batches: int = 1
     ) -> None:
         super().__init__(name="tree")
-        sites = _check_sites(sites_per_layer)
-        if not isinstance(bond_dim, (list, tuple)):
-            raise TNTypeError(
-                f"`bond_dim` should be a list or tuple, got {type(bond_dim).__name__}"
-            )
-        shapes = [_check_shape(b, "Each `bond_dim` entry") for b in bond_dim]
-        if len(shapes) != len(sites):
-            raise TNValueError(
-                f"`sites_per_layer` and `bond_dim` should have the same length, "
-                f"got {len(sites)} and {len(shapes)}"
-            )
+        sites, shapes = _tree_args(sites_per_layer, bond_dim)
         self._n_batches = _check_n_batches(n_batches)
         self._sites_per_layer = sites
         self._bond_dim = shapes
@@ -193,11 +206,17 @@ class Tree(TensorNetwork):
         the parent the rest, so bonds may grow up to the smaller side of the merged matrix.
         Nodes are replaced by new ParamNodes with the same names; ``bond_dim`` becomes the
         per-node form ``[[shape of each node] per layer]``.
+
+        Raises:
+            ValueError: Unknown ``mode``, ``rank < 1``, ``cum_percentage`` outside
+                ``(0, 1]`` or ``cutoff < 0``.
+            TypeError: A non-int ``rank`` or a non-number ``cum_percentage``/``cutoff``.
         """
-        from torchtn.linalg import qr, truncated_svd
+        from torchtn.linalg import check_truncation, qr, truncated_svd
 
         if mode not in ("svd", "svdr", "qr"):
             raise TNValueError(f"`mode` should be 'svd', 'svdr' or 'qr', got {mode!r}")
+        check_truncation(rank, cum_percentage, cutoff)
         if len(self.layers) < 2:
             return
         tensors = [[n.tensor.detach().clone() for n in layer] for layer in self.layers]
@@ -258,7 +277,7 @@ class UTree(Tree):
     ) -> None:
         TensorNetwork.__init__(self, name="tree")
         sites = _check_sites(sites_per_layer)
-        shape = _check_shape(bond_dim, "`bond_dim`")
+        shape = _check_shape(bond_dim, "bond_dim")
         self._n_batches = _check_n_batches(n_batches)
         self._sites_per_layer = sites
         self._bond_dim = shape
@@ -311,6 +330,9 @@ class ConvTree(AbstractConvClass, Tree):
         padding: IntPair = 0,
         dilation: IntPair = 1,
     ) -> None:
+        kernel = self._check_conv_args(None, kernel_size, stride, padding, dilation)
+        sites, shapes = _tree_args(sites_per_layer, bond_dim)
+        _check_conv_tree(sites[0] * (len(shapes[0]) - 1), kernel)
         Tree.__init__(self, sites_per_layer, bond_dim, n_batches=2)
         self._setup_conv(self._bond_dim[0][0], kernel_size, stride, padding, dilation)
 
@@ -334,6 +356,9 @@ class ConvUTree(AbstractConvClass, UTree):
         padding: IntPair = 0,
         dilation: IntPair = 1,
     ) -> None:
+        kernel = self._check_conv_args(None, kernel_size, stride, padding, dilation)
+        sites = _check_sites(sites_per_layer)
+        _check_conv_tree(sites[0] * (len(_check_shape(bond_dim, "bond_dim")) - 1), kernel)
         UTree.__init__(self, sites_per_layer, bond_dim, n_batches=2)
         self._setup_conv(self._bond_dim[0], kernel_size, stride, padding, dilation)
 

@@ -9,15 +9,19 @@ import torch
 
 from torchtn.errors import TNTypeError, TNValueError
 from torchtn.models import _chain
-from torchtn.models._chain import check_int
 from torchtn.models._mps import MPS
 from torchtn.models._uniform import UniformMixin
+from torchtn.models._validate import check_int, check_size, check_tensor_size
 
 __all__ = ["UMPS"]
 
 
 class UMPS(UniformMixin, MPS):
     """Uniform (translation-invariant) periodic MPS: every site shares ``virtual_uniform``.
+
+    For many sites prefer ``init_method='randn_eye', std=1e-9`` (with an embedding whose
+    first entry is 1) or ``'unit'`` (with a unit-norm embedding) to the default
+    ``'randn'``, whose outputs grow with every site (see :class:`MPS`).
 
     Differences from TensorKrowch:
         * ``parameterize(set_param=True)`` works (TK raises ``KeyError``).
@@ -41,14 +45,15 @@ class UMPS(UniformMixin, MPS):
     ) -> None:
         check_int(n_features, "n_features", 1)
         if tensor is None:
-            check_int(phys_dim, "phys_dim")
-            check_int(bond_dim, "bond_dim")
+            check_size(phys_dim, "phys_dim")
+            check_size(bond_dim, "bond_dim")
             tensors = None
         else:
             if not isinstance(tensor, torch.Tensor):
                 raise TNTypeError(f"`tensor` should be torch.Tensor, got {type(tensor).__name__}")
             if tensor.dim() != 3:
                 raise TNValueError(f"`tensor` should have rank 3, got {tensor.dim()}")
+            check_tensor_size(tensor, "`tensor`")
             if tensor.shape[0] != tensor.shape[2]:
                 raise TNValueError(
                     f"`tensor` should have equal first and last dims, got shape "
