@@ -211,8 +211,18 @@ class ExecutionMixin:
             self._traced = True
 
     def contract(self) -> AbstractNode:
-        """Contract the network and return the result node (override in subclasses)."""
-        raise NotImplementedError("Subclasses of TensorNetwork must implement contract()")
+        """Contract the network and return the result node (override in subclasses).
+
+        By default every leaf and data node is contracted in one planned step by
+        :func:`torchtn.contract_network` (automatic path, cached plan): batch axes of
+        the same name are kept, every other open axis stays in the result, after the
+        batch axes. Subclasses override it with a model-specific order.
+        """
+        import importlib
+
+        # TODO(engine): registry lookup
+        ops = importlib.import_module("torchtn.ops")
+        return ops.contract_network(self)
 
     def forward(self, data: Any | None = None, *args: Any, **kwargs: Any) -> torch.Tensor:
         """Set ``data``, then contract (first call) or replay the recorded operations.
