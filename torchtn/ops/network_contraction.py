@@ -184,11 +184,6 @@ def _check_nodes(nodes: Sequence[AbstractNode]) -> None:
         if id(node) in seen:
             raise TNValueError(f"Node {node._name!r} is given twice")
         seen.add(id(node))
-        if node._virtual:
-            raise TNValueError(
-                f"Node {node._name!r} is virtual (it only holds memory for other nodes) "
-                "and cannot be contracted"
-            )
     stacks = [is_stack_node(n) for n in nodes]
     if any(stacks) and not all(stacks):
         first = nodes[stacks.index(True)]._name
@@ -301,13 +296,13 @@ def contract_network(
     resultant node, and ``trace()``/``forward`` replay it.
 
     Args:
-        nodes_or_network: The nodes (all in one network, none virtual; all stack nodes
-            or none), or a :class:`TensorNetwork`, meaning its leaf nodes followed by its
-            data nodes (no virtual or resultant nodes). This is what
-            ``TensorNetwork.contract()`` contracts unless a subclass overrides it.
+        nodes_or_network: The nodes (all in one network; all stack nodes or none), or a
+            :class:`TensorNetwork`, meaning its leaf nodes followed by its data nodes (no
+            virtual or resultant nodes). This is what ``TensorNetwork.contract()``
+            contracts unless a subclass overrides it.
         optimize: How to find the path: ``'auto'`` (opt_einsum's ``'optimal'`` up to 4
-            tensors, ``'dp'`` up to 12, then the cheaper of greedy and cotengra's
-            hyper-optimiser, or seeded random-greedy without cotengra); or
+            tensors, ``'dp'`` up to 12, then the cheapest of greedy, random-greedy
+            and, when installed, cotengra's hyper-optimiser); or
             ``'optimal'``, ``'dp'``, ``'greedy'``, ``'branch-2'``, ``'random-greedy'``,
             ``'cotengra'``, an explicit path (opt_einsum format), an opt_einsum
             ``PathOptimizer`` or a cotengra optimiser.
@@ -323,7 +318,7 @@ def contract_network(
         TypeError: If the argument is neither a network nor a sequence of nodes, mixes
             stack and non-stack nodes, or ``optimize``/``memory_limit`` have bad types.
         ValueError: If there are no nodes, they are in different networks, one is
-            repeated or virtual, one has no tensor, ``optimize`` is unknown or
+            repeated, one has no tensor, ``optimize`` is unknown or
             ``memory_limit`` cannot be met (the output alone is larger).
 
     Examples:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from torchtn.errors import TNValueError
-from torchtn.planning.cost import path_costs
+from torchtn.planning.cost import PathCosts, path_costs
 
 __all__ = ["choose_slices", "sliced_sizes"]
 
@@ -68,6 +68,7 @@ def choose_slices(
         {label for term in inputs for label in term if label not in in_output and sizes[label] > 1}
     )
     while costs.largest_intermediate > memory_limit:
+        excess = _excess(costs, memory_limit)
         best = None
         for label in candidates:
             if label in sliced:
@@ -78,19 +79,24 @@ def choose_slices(
             n_slices = 1
             for s in (*sliced, label):
                 n_slices *= sizes[s]
-            key = (c.largest_intermediate, c.flops * n_slices)
-            if best is None or key < best[0]:
+            key = (c.largest_intermediate, _excess(c, memory_limit), c.flops * n_slices)
+            if key[1] < excess and (best is None or key < best[0]):
                 best = (key, label, trial, c)
-        if best is None or best[3].largest_intermediate >= costs.largest_intermediate:
+        if best is None:
             output_size = 1
             for label in output:
                 output_size *= sizes[label]
             raise TNValueError(
                 f"cannot bring the largest intermediate ({costs.largest_intermediate:,} "
                 f"elements, after slicing {tuple(sliced)}) under memory_limit="
-                f"{memory_limit:,}: the remaining intermediates hold output labels only "
+                f"{memory_limit:,}: the intermediates over it hold output labels only "
                 f"(the output alone has {output_size:,} elements)"
             )
         _, label, current, costs = best
         sliced.append(label)
     return tuple(sliced)
+
+
+def _excess(costs: PathCosts, limit: int) -> int:
+    """Total elements over ``limit`` summed over the intermediates (0 when all fit)."""
+    return sum(max(0, step.size - limit) for step in costs.steps)
