@@ -18,6 +18,7 @@ from torch import nn
 
 from torchtn._utils import print_list, tab_string
 from torchtn.core._execution import ExecutionMixin
+from torchtn.core._inspect import InspectMixin
 from torchtn.core._naming import NamingMixin
 from torchtn.core.edge import Edge, StackEdge
 from torchtn.core.node import AbstractNode
@@ -61,7 +62,7 @@ class _EdgeDict(dict):
         return (type(self), (list(self.items()),))
 
 
-class TensorNetwork(NamingMixin, ExecutionMixin, nn.Module):
+class TensorNetwork(NamingMixin, ExecutionMixin, InspectMixin, nn.Module):
     """A tensor network: a graph of nodes sharing one memory, trainable as an ``nn.Module``.
 
     Subclasses build their nodes in ``__init__`` and override :meth:`contract` (and
