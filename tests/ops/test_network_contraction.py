@@ -102,6 +102,20 @@ def test_random_networks_match_one_einsum(spec):
     _close(net().reshape(expected.shape), expected, scale)
 
 
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=networks(min_nodes=13, max_nodes=20))
+def test_random_large_networks_match_one_einsum(spec):
+    # Beyond 12 tensors 'auto' combines greedy searches, pendant absorption and
+    # subtree reconfiguration (and cotengra when installed).
+    net, nodes, equation, tensors = _build(spec)
+    expected = torch.einsum(equation, *tensors)
+    scale = torch.einsum(equation, *[t.abs() for t in tensors]).max()
+    plan = tk.contraction_plan(nodes)
+    assert plan.optimizer != "dp"
+    assert plan.flops <= tk.contraction_plan(nodes, optimize="greedy").flops
+    _close(tk.contract_network(nodes).tensor, expected, scale)
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spec=networks(min_nodes=3, max_nodes=8), limit_frac=st.floats(0.0, 1.0))
 def test_random_networks_sliced_match_one_einsum(spec, limit_frac):

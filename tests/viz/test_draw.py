@@ -193,3 +193,30 @@ def test_import_torchtn_does_not_import_plotting():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+def test_contraction_plan_method_and_drawing(tmp_path):
+    mps = tk.models.MPSLayer(n_features=5, in_dim=2, out_dim=3, bond_dim=4)
+    mps.set_data_nodes()
+    mps.add_data(torch.rand(7, 4, 2))
+    plan = mps.contraction_plan()
+    assert plan == tk.contraction_plan(mps)
+    assert plan.names[0] == "mats_env_node_(0)"
+    fig, ax = plan.draw()
+    fig.savefig(tmp_path / "plan.png", dpi=40)
+    leaves = [t.get_text() for t in ax.texts]
+    assert sorted(leaves) == sorted(plan.names)
+
+
+def test_gallery_script(tmp_path, capsys):
+    from torchtn.examples import draw_gallery
+
+    written = draw_gallery.main(["--out", str(tmp_path), "--dpi", "30"])
+    assert sorted(p.name for p in written) == [
+        "contraction_plan.png",
+        "mps_layer.png",
+        "peps.png",
+        "tree.png",
+    ]
+    assert all(p.stat().st_size > 1000 for p in written)
+    assert "ContractionPlan" in capsys.readouterr().out
