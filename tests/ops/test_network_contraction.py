@@ -353,7 +353,7 @@ def test_cotengra_missing(monkeypatch):
     big.add_data(torch.randn(3, 8, 2))
     planning_network.clear_network_cache()
     plan = tk.contraction_plan(big)
-    assert plan.optimizer in ("greedy", "random-greedy")
+    assert "cotengra" not in plan.optimizer
     ref = tk.contract_network(big).tensor
     torch.testing.assert_close(ref, _chain_reference(bmats, big_data(big)))
 
@@ -371,7 +371,7 @@ def test_cotengra_paths_when_installed():
     result = tk.contract_network(net, optimize="cotengra")
     torch.testing.assert_close(result.tensor, ref)
     assert tk.contraction_plan(net, optimize="cotengra").optimizer == "cotengra"
-    assert tk.contraction_plan(net).optimizer in ("greedy", "cotengra")
+    assert tk.contraction_plan(net).optimizer  # auto: the cheapest candidate, any
 
 
 # -- models -----------------------------------------------------------------------------------

@@ -96,7 +96,8 @@ def test_auto_beyond_twelve_tensors_takes_the_cheapest_candidate():
     sizes = {opt_einsum.get_symbol(i): 2 + i % 3 for i in range(n + 1)}
     output = opt_einsum.get_symbol(0) + opt_einsum.get_symbol(n)
     path, used = find_path(inputs, output, sizes, "auto")
-    assert used in ("greedy", "random-greedy", "cotengra")
+    base = used.removeprefix("absorb+").removesuffix("+reconf")
+    assert base in ("greedy", "random-greedy", "cotengra")
     greedy, _ = find_path(inputs, output, sizes, "greedy")
     assert (
         path_costs(inputs, output, sizes, path).flops
