@@ -3,6 +3,7 @@ gradients, replay, slicing, optimisers, models (PEPS, Tree, MPSLayer) and bad in
 
 from __future__ import annotations
 
+import copy
 import pickle
 import string
 
@@ -248,6 +249,15 @@ def test_stack_nodes_contract_to_a_stack():
     assert isinstance(result, tk.StackNode)
     ref = torch.einsum("saib,sci->sabc", s1.tensor, s2.tensor)
     torch.testing.assert_close(result.tensor, ref)
+
+
+def test_traced_network_with_the_default_contract_copies_and_pickles():
+    net, mats = _chain(n=3)
+    x = torch.rand(5, 3, 2)
+    net.trace(x)
+    expected = net(x)
+    for clone in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
+        torch.testing.assert_close(clone(x), expected)
 
 
 def test_kernel_pickles_and_runs():

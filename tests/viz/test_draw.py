@@ -114,8 +114,12 @@ def test_tree(tmp_path):
         lambda: tk.models.MPO(n_features=3, in_dim=2, out_dim=2, bond_dim=2),
         lambda: tk.models.UPEPS(2, 3, 2, [2, 2]),
         lambda: tk.models.ConvTree([4, 2, 1], [[2, 2, 3], [3, 3, 3], [3, 3, 5]], kernel_size=2),
+        lambda: tk.models.UMPSLayer(n_features=5, in_dim=2, out_dim=3, bond_dim=3),
+        lambda: tk.models.UTree([4, 2, 1], [2, 2, 2]),
+        lambda: tk.models.MPSData(n_features=4, phys_dim=2, bond_dim=3),
+        lambda: tk.models.UMPO(n_features=3, in_dim=2, out_dim=2, bond_dim=2),
     ],
-    ids=["mps-pbc", "umps", "mpo", "upeps", "convtree"],
+    ids=["mps-pbc", "umps", "mpo", "upeps", "convtree", "umpslayer", "utree", "mpsdata", "umpo"],
 )
 def test_other_families_render(make, tmp_path):
     net = make()
