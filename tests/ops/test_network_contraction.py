@@ -225,6 +225,16 @@ def test_result_keeps_edges_to_outside_nodes():
     torch.testing.assert_close(rest.tensor, ref)
 
 
+def test_resultants_contract_with_their_operands_neighbours():
+    net, mats = _chain(n=4, batch=False)
+    ab = tk.contract_network(mats[:2])
+    rest = tk.contract_network([ab, mats[2], mats[3]])
+    ref = torch.einsum("aib,bjc,ckd,dle->aijkle", *[m.tensor for m in mats])
+    torch.testing.assert_close(rest.tensor, ref)
+    with pytest.raises(ValueError, match="resultant node or the nodes it was computed from"):
+        tk.contract_network([ab, mats[0], mats[2]])
+
+
 def test_self_loop_is_a_trace():
     net = tk.TensorNetwork()
     a = tk.randn((3, 2, 3), axes_names=("left", "input", "right"), network=net, name="a")

@@ -195,8 +195,16 @@ def _check_nodes(nodes: Sequence[AbstractNode]) -> None:
 
 def _label(nodes: Sequence[AbstractNode]) -> tuple[list[str], str, list[tuple[Any, int]]]:
     """``(inputs, output, sources)``: one label string per node, the output labels and,
-    for each output label, the ``(node, axis)`` it comes from."""
-    members = {id(n) for n in nodes}
+    for each output label, the ``(node, axis)`` it comes from.
+
+    Edges are matched by identity, as ``@`` does: an edge held by two of the nodes at
+    opposite ends (or by two axes of one node) is summed, so a resultant node, which
+    holds its operands' edges, contracts with their neighbours.
+    """
+    slots: dict[int, list[tuple[Any, int]]] = {}
+    for node in nodes:
+        for j, edge in enumerate(node._edges):
+            slots.setdefault(id(edge), []).append((node, j))
     symbols = _symbols()
     edge_labels: dict[int, str] = {}
     batch_labels: dict[str, str] = {}
@@ -206,11 +214,16 @@ def _label(nodes: Sequence[AbstractNode]) -> tuple[list[str], str, list[tuple[An
     for node in nodes:
         term = []
         for j, (axis, edge) in enumerate(zip(node._axes, node._edges, strict=True)):
-            n1, n2 = edge._nodes
-            if n2 is not None and id(n1) in members and id(n2) in members:
+            held = slots[id(edge)]
+            if len(held) == 2 and edge._nodes[1] is not None:
+                (n1, j1), (n2, j2) = held
+                if n1._axes[j1]._node1 == n2._axes[j2]._node1:
+                    raise TNValueError(_shared_twice(edge, held))
                 label = edge_labels.get(id(edge))
                 if label is None:
                     label = edge_labels[id(edge)] = next(symbols)
+            elif len(held) > 1:
+                raise TNValueError(_shared_twice(edge, held))
             elif axis._batch:
                 label = batch_labels.get(axis._name)
                 if label is None:
@@ -223,6 +236,14 @@ def _label(nodes: Sequence[AbstractNode]) -> tuple[list[str], str, list[tuple[An
         inputs.append("".join(term))
     out = batch_out + free_out
     return inputs, "".join(label for label, _ in out), [src for _, src in out]
+
+
+def _shared_twice(edge: Any, held: list[tuple[Any, int]]) -> str:
+    where = ", ".join(f"{n._name}[{n._axes[j]._name}]" for n, j in held)
+    return (
+        f"Edge {edge!s} is held at the same end by several of the given nodes ({where}): "
+        "give either a resultant node or the nodes it was computed from, not both"
+    )
 
 
 def _key(optimize: Any, memory_limit: Any, nodes: Sequence[AbstractNode]) -> tuple:
