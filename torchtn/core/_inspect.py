@@ -1,5 +1,8 @@
 """The inspection half of `TensorNetwork`: graphs, drawings, summaries, contraction plans.
 
+It also holds the view of a set of nodes as one einsum (labels from edges, batch axes
+matched by name) that ``torchtn.contract_network`` runs and ``contraction_plan()`` prices.
+
 ``to_networkx()`` describes the network as a networkx graph; ``draw()`` hands that graph
 (and a model's own positions, from the ``_draw_positions`` hook) to
 :mod:`torchtn.viz.draw`; ``summary()`` fills a :class:`torchtn.viz.summary.SummaryTable`.
@@ -8,16 +11,28 @@ networkx and matplotlib are imported only when these methods run.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+import itertools
+from collections.abc import Hashable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from torchtn.errors import TNTypeError
+import opt_einsum
+
+from torchtn.errors import TNTypeError, TNValueError
+from torchtn.planning.network import ContractionPlan, plan_network
 from torchtn.viz.summary import SummaryTable, format_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     from torchtn.core.node import AbstractNode
 
-__all__ = ["InspectMixin", "node_role"]
+__all__ = [
+    "InspectMixin",
+    "check_nodes",
+    "network_einsum",
+    "network_nodes",
+    "node_role",
+    "plan_nodes",
+    "resolve_nodes",
+]
 
 
 def node_role(node: AbstractNode) -> str:
@@ -46,6 +61,141 @@ def _owned_bytes(net: Any, node: AbstractNode) -> int:
     address = node._tensor_info["address"] if node._tensor_info else None
     t = None if address is None else net._memory_nodes.get(address)
     return 0 if t is None else t.numel() * t.element_size()
+
+
+# -- the network as one einsum ---------------------------------------------------------
+def _symbols() -> Iterator[str]:
+    """Einsum labels: opt_einsum's symbols, minus any that a parser would split on."""
+    for i in itertools.count():
+        symbol = opt_einsum.get_symbol(i)
+        if not symbol.isspace() and symbol not in ".,->":
+            yield symbol
+
+
+def network_nodes(network: Any) -> list[AbstractNode]:
+    """The nodes ``contract_network(network)`` contracts: the leaf then the data nodes."""
+    return [*network._leaf_nodes.values(), *network._data_nodes.values()]
+
+
+def resolve_nodes(nodes_or_network: Any) -> list[AbstractNode]:
+    """The nodes of ``contract_network(nodes_or_network)``, validated for type."""
+    from torchtn.core.node import AbstractNode
+
+    if isinstance(nodes_or_network, InspectMixin):  # a TensorNetwork
+        nodes = network_nodes(nodes_or_network)
+        if not nodes:
+            raise TNValueError(
+                f"Network {nodes_or_network.name!r} has no leaf or data nodes to contract"
+            )
+        return nodes
+    if isinstance(nodes_or_network, AbstractNode) or not isinstance(nodes_or_network, Sequence):
+        raise TNTypeError(
+            "`nodes_or_network` should be a TensorNetwork or a sequence of nodes, got "
+            f"{type(nodes_or_network).__name__}"
+        )
+    nodes = list(nodes_or_network)
+    if not nodes:
+        raise TNValueError("`nodes_or_network` is empty: give at least one node")
+    for i, node in enumerate(nodes):
+        if not isinstance(node, AbstractNode):
+            raise TNTypeError(
+                f"`nodes_or_network[{i}]` should be a node, got {type(node).__name__}"
+            )
+    return nodes
+
+
+def check_nodes(nodes: Sequence[AbstractNode]) -> None:
+    """Same network, no repeats, all stack nodes or none (raises otherwise)."""
+    from torchtn.core.stack_node import is_stack_node
+
+    net = nodes[0]._network
+    seen: set[int] = set()
+    for node in nodes:
+        if node._network is not net:
+            raise TNValueError(
+                f"All nodes must be in the same network ({nodes[0]._name!r} and "
+                f"{node._name!r} are not)"
+            )
+        if id(node) in seen:
+            raise TNValueError(f"Node {node._name!r} is given twice")
+        seen.add(id(node))
+    stacks = [is_stack_node(n) for n in nodes]
+    if any(stacks) and not all(stacks):
+        first = nodes[stacks.index(True)]._name
+        other = nodes[stacks.index(False)]._name
+        raise TNTypeError(
+            f"Cannot contract stack nodes with non-stack nodes ({first!r} and {other!r})"
+        )
+
+
+def network_einsum(
+    nodes: Sequence[AbstractNode],
+) -> tuple[list[str], str, list[tuple[Any, int]]]:
+    """``(inputs, output, sources)``: one label string per node, the output labels and,
+    for each output label, the ``(node, axis)`` it comes from.
+
+    Edges are matched by identity, as ``@`` does: an edge held by two of the nodes at
+    opposite ends (or by two axes of one node) is summed, so a resultant node, which
+    holds its operands' edges, contracts with their neighbours.
+    """
+    slots: dict[int, list[tuple[Any, int]]] = {}
+    for node in nodes:
+        for j, edge in enumerate(node._edges):
+            slots.setdefault(id(edge), []).append((node, j))
+    symbols = _symbols()
+    edge_labels: dict[int, str] = {}
+    batch_labels: dict[str, str] = {}
+    batch_out: list[tuple[str, tuple[Any, int]]] = []
+    free_out: list[tuple[str, tuple[Any, int]]] = []
+    inputs = []
+    for node in nodes:
+        term = []
+        for j, (axis, edge) in enumerate(zip(node._axes, node._edges, strict=True)):
+            held = slots[id(edge)]
+            if len(held) == 2 and edge._nodes[1] is not None:
+                (n1, j1), (n2, j2) = held
+                if n1._axes[j1]._node1 == n2._axes[j2]._node1:
+                    raise TNValueError(_shared_twice(edge, held))
+                label = edge_labels.get(id(edge))
+                if label is None:
+                    label = edge_labels[id(edge)] = next(symbols)
+            elif len(held) > 1:
+                raise TNValueError(_shared_twice(edge, held))
+            elif axis._batch:
+                label = batch_labels.get(axis._name)
+                if label is None:
+                    label = batch_labels[axis._name] = next(symbols)
+                    batch_out.append((label, (node, j)))
+            else:
+                label = next(symbols)
+                free_out.append((label, (node, j)))
+            term.append(label)
+        inputs.append("".join(term))
+    out = batch_out + free_out
+    return inputs, "".join(label for label, _ in out), [src for _, src in out]
+
+
+def _shared_twice(edge: Any, held: list[tuple[Any, int]]) -> str:
+    where = ", ".join(f"{n._name}[{n._axes[j]._name}]" for n, j in held)
+    return (
+        f"Edge {edge!s} is held at the same end by several of the given nodes ({where}): "
+        "give either a resultant node or the nodes it was computed from, not both"
+    )
+
+
+def plan_nodes(
+    nodes: Sequence[AbstractNode], optimize: Any = "auto", memory_limit: int | None = None
+) -> ContractionPlan:
+    """The :class:`~torchtn.planning.ContractionPlan` of ``nodes`` at their current
+    shapes, with the node names (what ``torchtn.contract_network`` would run)."""
+    check_nodes(nodes)
+    inputs, output, _ = network_einsum(nodes)
+    sizes: dict[str, int] = {}
+    for term, node in zip(inputs, nodes, strict=True):
+        for label, size in zip(term, node._shape, strict=True):
+            sizes[label] = int(size)
+    plan = plan_network(inputs, output, sizes, optimize, memory_limit)
+    return plan.with_names([n._name for n in nodes])
 
 
 class InspectMixin:
@@ -279,15 +429,13 @@ class InspectMixin:
             },
         )
 
-    def contraction_plan(self, optimize: Any = "auto", memory_limit: int | None = None) -> Any:
+    def contraction_plan(
+        self, optimize: Any = "auto", memory_limit: int | None = None
+    ) -> ContractionPlan:
         """The plan ``torchtn.contract_network(self)`` follows (what ``contract()`` runs
         unless a subclass overrides it); see :func:`torchtn.contraction_plan`.
 
         Returns:
             A printable :class:`~torchtn.planning.ContractionPlan`.
         """
-        import importlib
-
-        # TODO(engine): registry lookup
-        ops = importlib.import_module("torchtn.ops")
-        return ops.contraction_plan(self, optimize=optimize, memory_limit=memory_limit)
+        return plan_nodes(resolve_nodes(self), optimize, memory_limit)

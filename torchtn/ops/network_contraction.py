@@ -21,13 +21,19 @@ import itertools
 from collections.abc import Callable, Sequence
 from typing import Any, Union
 
-import opt_einsum
 import torch
 
+from torchtn.core._inspect import (
+    check_nodes,
+    network_einsum,
+    network_nodes,
+    plan_nodes,
+    resolve_nodes,
+)
 from torchtn.core.network import TensorNetwork
 from torchtn.core.node import AbstractNode, Node
 from torchtn.core.stack_node import StackNode, is_stack_node
-from torchtn.errors import TNTypeError, TNValueError
+from torchtn.errors import TNTypeError
 from torchtn.ops._operation import Kernel, Operation, read_operand, record_successor, run_next
 from torchtn.planning.network import ContractionPlan, plan_network
 from torchtn.planning.path import get_plan
@@ -135,117 +141,6 @@ class NetworkContractionKernel:
 
 
 # -- labelling --------------------------------------------------------------------------------
-def _symbols():
-    """Einsum labels: opt_einsum's symbols, minus any that a parser would split on."""
-    for i in itertools.count():
-        symbol = opt_einsum.get_symbol(i)
-        if not symbol.isspace() and symbol not in ".,->":
-            yield symbol
-
-
-def network_nodes(network: TensorNetwork) -> list[AbstractNode]:
-    """The nodes ``contract_network(network)`` contracts: the leaf then the data nodes."""
-    return [*network._leaf_nodes.values(), *network._data_nodes.values()]
-
-
-def _resolve(nodes_or_network: Any) -> list[AbstractNode]:
-    if isinstance(nodes_or_network, TensorNetwork):
-        nodes = network_nodes(nodes_or_network)
-        if not nodes:
-            raise TNValueError(
-                f"Network {nodes_or_network.name!r} has no leaf or data nodes to contract"
-            )
-        return nodes
-    if isinstance(nodes_or_network, AbstractNode) or not isinstance(nodes_or_network, Sequence):
-        raise TNTypeError(
-            "`nodes_or_network` should be a TensorNetwork or a sequence of nodes, got "
-            f"{type(nodes_or_network).__name__}"
-        )
-    nodes = list(nodes_or_network)
-    if not nodes:
-        raise TNValueError("`nodes_or_network` is empty: give at least one node")
-    for i, node in enumerate(nodes):
-        if not isinstance(node, AbstractNode):
-            raise TNTypeError(
-                f"`nodes_or_network[{i}]` should be a node, got {type(node).__name__}"
-            )
-    return nodes
-
-
-def _check_nodes(nodes: Sequence[AbstractNode]) -> None:
-    net = nodes[0]._network
-    seen: set[int] = set()
-    for node in nodes:
-        if node._network is not net:
-            raise TNValueError(
-                f"All nodes must be in the same network ({nodes[0]._name!r} and "
-                f"{node._name!r} are not)"
-            )
-        if id(node) in seen:
-            raise TNValueError(f"Node {node._name!r} is given twice")
-        seen.add(id(node))
-    stacks = [is_stack_node(n) for n in nodes]
-    if any(stacks) and not all(stacks):
-        first = nodes[stacks.index(True)]._name
-        other = nodes[stacks.index(False)]._name
-        raise TNTypeError(
-            f"Cannot contract stack nodes with non-stack nodes ({first!r} and {other!r})"
-        )
-
-
-def _label(nodes: Sequence[AbstractNode]) -> tuple[list[str], str, list[tuple[Any, int]]]:
-    """``(inputs, output, sources)``: one label string per node, the output labels and,
-    for each output label, the ``(node, axis)`` it comes from.
-
-    Edges are matched by identity, as ``@`` does: an edge held by two of the nodes at
-    opposite ends (or by two axes of one node) is summed, so a resultant node, which
-    holds its operands' edges, contracts with their neighbours.
-    """
-    slots: dict[int, list[tuple[Any, int]]] = {}
-    for node in nodes:
-        for j, edge in enumerate(node._edges):
-            slots.setdefault(id(edge), []).append((node, j))
-    symbols = _symbols()
-    edge_labels: dict[int, str] = {}
-    batch_labels: dict[str, str] = {}
-    batch_out: list[tuple[str, tuple[Any, int]]] = []
-    free_out: list[tuple[str, tuple[Any, int]]] = []
-    inputs = []
-    for node in nodes:
-        term = []
-        for j, (axis, edge) in enumerate(zip(node._axes, node._edges, strict=True)):
-            held = slots[id(edge)]
-            if len(held) == 2 and edge._nodes[1] is not None:
-                (n1, j1), (n2, j2) = held
-                if n1._axes[j1]._node1 == n2._axes[j2]._node1:
-                    raise TNValueError(_shared_twice(edge, held))
-                label = edge_labels.get(id(edge))
-                if label is None:
-                    label = edge_labels[id(edge)] = next(symbols)
-            elif len(held) > 1:
-                raise TNValueError(_shared_twice(edge, held))
-            elif axis._batch:
-                label = batch_labels.get(axis._name)
-                if label is None:
-                    label = batch_labels[axis._name] = next(symbols)
-                    batch_out.append((label, (node, j)))
-            else:
-                label = next(symbols)
-                free_out.append((label, (node, j)))
-            term.append(label)
-        inputs.append("".join(term))
-    out = batch_out + free_out
-    return inputs, "".join(label for label, _ in out), [src for _, src in out]
-
-
-def _shared_twice(edge: Any, held: list[tuple[Any, int]]) -> str:
-    where = ", ".join(f"{n._name}[{n._axes[j]._name}]" for n, j in held)
-    return (
-        f"Edge {edge!s} is held at the same end by several of the given nodes ({where}): "
-        "give either a resultant node or the nodes it was computed from, not both"
-    )
-
-
 def _key(optimize: Any, memory_limit: Any, nodes: Sequence[AbstractNode]) -> tuple:
     opt = optimize
     if isinstance(opt, list):
@@ -269,9 +164,9 @@ def _check_first(nodes: tuple, optimize: Any, memory_limit: Any) -> Any:
 
 
 def _first(nodes: tuple, optimize: Any, memory_limit: Any) -> AbstractNode:
-    _check_nodes(nodes)
+    check_nodes(nodes)
     key = _key(optimize, memory_limit, nodes)
-    inputs, output, sources = _label(nodes)
+    inputs, output, sources = network_einsum(nodes)
     equation = ",".join(inputs) + "->" + output
     fn = NetworkContractionKernel(equation, optimize, memory_limit)
     tensors = [read_operand(n) for n in nodes]
@@ -350,7 +245,7 @@ def contract_network(
         >>> tk.contract_network([a, b, c]).shape
         torch.Size([2, 5])
     """
-    nodes = tuple(_resolve(nodes_or_network))
+    nodes = tuple(resolve_nodes(nodes_or_network))
     succs = nodes[0]._successors.get("contract_network")
     if succs is not None:
         succ = succs.get(_key(optimize, memory_limit, nodes))
@@ -383,10 +278,4 @@ def contraction_plan(
         ContractionPlan: 3 tensors -> shape (2, 5) (optimizer: optimal)
         ...
     """
-    nodes = _resolve(nodes_or_network)
-    _check_nodes(nodes)
-    inputs, output, _ = _label(nodes)
-    equation = ",".join(inputs) + "->" + output
-    kernel = NetworkContractionKernel(equation, optimize, memory_limit)
-    plan = kernel.plan([n.shape for n in nodes])
-    return plan.with_names([n._name for n in nodes])
+    return plan_nodes(resolve_nodes(nodes_or_network), optimize, memory_limit)
