@@ -153,22 +153,28 @@ def _draw_edges(
     show_axis_names: bool,
     font_size: float,
 ) -> None:
+    from matplotlib.collections import LineCollection
+
     seen: dict[frozenset, int] = {}
+    lines: dict[bool, list] = {False: [], True: []}  # batch -> polylines
+    # White boxes behind the dimensions read better but render slowly: small graphs only.
+    box = (
+        dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8)
+        if graph.number_of_edges() <= 200
+        else None
+    )
     for u, v, data in graph.edges(data=True):
         pair = frozenset((u, v))
         k = seen.get(pair, 0)
         seen[pair] = k + 1
-        batch = data.get("batch", False)
-        style = dict(color="0.35" if batch else "black", lw=1.0, zorder=1)
-        if batch:
-            style["ls"] = "--"
+        batch = bool(data.get("batch", False))
         (x0, y0), (x1, y1) = pos[u], pos[v]
         if u == v:  # self-loop: a small circle above the node
             r = 0.25 * scale
             t = [2 * math.pi * i / 40 for i in range(41)]
             xs = [x0 + r * math.sin(a) for a in t]
             ys = [y0 + r + r * -math.cos(a) for a in t]
-            ax.plot(xs, ys, **style)
+            lines[batch].append(list(zip(xs, ys, strict=True)))
             mid = (x0, y0 + 2 * r)
             points = [(x0 - 1.2 * r, y0 + r), mid, (x0 + 1.2 * r, y0 + r)]
         else:
@@ -181,7 +187,7 @@ def _draw_edges(
             ts = [i / 20 for i in range(21)]
             xs = [(1 - t) ** 2 * x0 + 2 * (1 - t) * t * cx + t**2 * x1 for t in ts]
             ys = [(1 - t) ** 2 * y0 + 2 * (1 - t) * t * cy + t**2 * y1 for t in ts]
-            ax.plot(xs, ys, **style)
+            lines[batch].append(list(zip(xs, ys, strict=True)))
             mid = (xs[10], ys[10])
             points = [(xs[6], ys[6]), mid, (xs[14], ys[14])]
         if show_bond_dims and data.get("size") is not None:
@@ -193,7 +199,7 @@ def _draw_edges(
                 ha="center",
                 va="center",
                 color="#8B0000",
-                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8),
+                bbox=box,
                 zorder=2,
             )
         if show_axis_names:
@@ -215,3 +221,14 @@ def _draw_edges(
                     style="italic",
                     zorder=2,
                 )
+    for batch, polylines in lines.items():
+        if polylines:
+            ax.add_collection(
+                LineCollection(
+                    polylines,
+                    colors="0.35" if batch else "black",
+                    linewidths=1.0,
+                    linestyles="--" if batch else "-",
+                    zorder=1,
+                )
+            )
