@@ -12,9 +12,10 @@ Each is traced once, then measured on replays: FLOPs of the matrix products actu
 run (``torch.utils.flop_counter.FlopCounterMode``, 2 per multiply-add; elementwise
 products are not counted, on either side), the planner's own FLOP estimate for auto,
 and the median time of an inference replay (``no_grad``) and of a training step
-(forward + backward), ``torch.set_num_threads(1)``, the two variants interleaved in
-three rounds (the fastest round of each counts, which damps the noise of a shared
-machine).
+(forward + backward), ``torch.set_num_threads(1)``: 21 rounds (9 with ``--quick``),
+each timing about 10 ms of hand calls then 10 ms of auto calls; the time columns are
+medians, the ratios the median of the per-round ratios (load that drifts between
+rounds on a shared machine cancels out).
 Outputs are checked to agree in float64 first. Ratios are auto / hand (below 1: the
 automatic plan is cheaper); the issue's bar is 1.5 on every case.
 
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
 import types
 from collections.abc import Callable
@@ -91,7 +93,42 @@ def _flops(fn: Callable[[], Any]) -> int:
     return counter.get_total_flops()
 
 
-def _measure(label, make, n_in, in_dim, kwargs, batch, min_time) -> dict[str, Any]:
+def _paired(
+    fa: Callable[[], Any],
+    fb: Callable[[], Any],
+    setup_a: Callable[[], Any] | None,
+    setup_b: Callable[[], Any] | None,
+    rounds: int,
+) -> tuple[float, float, float]:
+    """``(time a, time b, ratio b/a)``: medians over ``rounds`` back-to-back pairs.
+
+    Each round times a batch of calls of ``a`` then of ``b`` (about 10 ms each); the
+    ratio of each pair is taken before the median, so load that drifts between rounds
+    (a shared machine) cancels out.
+    """
+    per_call = [
+        time_call(f, min_time=0.05, setup=s).median for f, s in ((fa, setup_a), (fb, setup_b))
+    ]
+    numbers = [max(1, int(0.01 / max(t, 1e-9))) for t in per_call]
+    ta, tb, ratios = [], [], []
+    for _ in range(rounds):
+        pair = []
+        for f, setup, number in ((fa, setup_a, numbers[0]), (fb, setup_b, numbers[1])):
+            total = 0.0
+            for _ in range(number):
+                if setup is not None:
+                    setup()
+                t0 = time.perf_counter()
+                f()
+                total += time.perf_counter() - t0
+            pair.append(total / number)
+        ta.append(pair[0])
+        tb.append(pair[1])
+        ratios.append(pair[1] / pair[0])
+    return statistics.median(ta), statistics.median(tb), statistics.median(ratios)
+
+
+def _measure(label, make, n_in, in_dim, kwargs, batch, rounds) -> dict[str, Any]:
     # float64 agreement first
     hand, auto = _pair(make, torch.float64)
     x = torch.rand(4, n_in, in_dim, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
@@ -126,14 +163,9 @@ def _measure(label, make, n_in, in_dim, kwargs, batch, min_time) -> dict[str, An
         return lambda: net.zero_grad(set_to_none=True)
 
     flops_hand, flops_auto = _flops(infer(hand)), _flops(infer(auto))
-    times: dict[str, list] = {}
-    # interleaved rounds: hand, auto, hand, auto, ...; the best round of each counts
-    for _ in range(3):
-        for name, net in (("hand", hand), ("auto", auto)):
-            inf = time_call(infer(net), min_time=min_time).median
-            trn = time_call(train(net), min_time=min_time, setup=zero(net)).median
-            times.setdefault(name, []).append((inf, trn))
-    best = {k: tuple(min(v[i] for v in vals) for i in range(2)) for k, vals in times.items()}
+    inf = _paired(infer(hand), infer(auto), None, None, rounds)
+    trn = _paired(train(hand), train(auto), zero(hand), zero(auto), rounds)
+    best = {"hand": (inf[0], trn[0]), "auto": (inf[1], trn[1])}
     return dict(
         case=label,
         rel_err=err,
@@ -148,6 +180,8 @@ def _measure(label, make, n_in, in_dim, kwargs, batch, min_time) -> dict[str, An
         train_auto=best["auto"][1],
         first_hand=plan_hand,
         first_auto=plan_auto,
+        infer_ratio=inf[2],
+        train_ratio=trn[2],
     )
 
 
@@ -163,15 +197,15 @@ def main(argv: list[str] | None = None) -> int:
         planning_network.cotengra_available = lambda: False
     setup_torch(1)
     batch = 32 if args.quick else 100
-    min_time = 0.2 if args.quick else 0.5
+    rounds = 9 if args.quick else 21
     rows, raw, worst = [], [], 0.0
     for label, make, n_in, in_dim, kwargs in _cases(args.quick):
-        r = _measure(label, make, n_in, in_dim, kwargs, batch, min_time)
+        r = _measure(label, make, n_in, in_dim, kwargs, batch, rounds)
         raw.append(r)
         ratios = (
             r["flops_auto"] / r["flops_hand"],
-            r["infer_auto"] / r["infer_hand"],
-            r["train_auto"] / r["train_hand"],
+            r["infer_ratio"],
+            r["train_ratio"],
         )
         worst = max(worst, *ratios)
         rows.append(
