@@ -13,7 +13,7 @@ $(BIN)/python:
 # torch is pinned here (the CPU wheel on local disk); pyproject accepts a range.
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install -q $(TORCH_PIN)
-	$(BIN)/pip install -q -e '.[test,lint,demo]'
+	$(BIN)/pip install -q -e '.[test,lint,demo,draw]'
 	touch $@
 
 install: $(VENV)/.installed

@@ -277,12 +277,14 @@ def test_reset_keeps_references_of_data_nodes():
     assert [d.tensor_address() for d in net.data_nodes.values()] == ["stack_data_memory"] * 2
 
 
-def test_contract_and_forward_need_subclass():
+def test_base_contract_is_the_automatic_contraction():
+    # Without an override, contract() contracts every leaf (here a ring with two open
+    # `input` axes) in one planned step; data still needs set_data_nodes arguments.
     net, nodes = ring(2)
-    with pytest.raises(NotImplementedError):
-        net.contract()
-    with pytest.raises(NotImplementedError):
-        net()
+    expected = torch.einsum("aib,bja->ij", nodes[0].tensor, nodes[1].tensor)
+    torch.testing.assert_close(net.contract().tensor, expected)
+    net.reset()
+    torch.testing.assert_close(net(), expected)
     with pytest.raises(TypeError, match="set_data_nodes"):
         net(torch.randn(3, 2, 3))
 

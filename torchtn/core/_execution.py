@@ -24,6 +24,7 @@ import torch
 
 from torchtn.core._data_check import check_data, check_forward_data
 from torchtn.core.memory import view_shape
+from torchtn.core.registry import function
 from torchtn.core.replay import ReplayProgram
 from torchtn.errors import TNTypeError, TNValueError
 
@@ -250,8 +251,14 @@ class ExecutionMixin:
             self._traced = True
 
     def contract(self) -> AbstractNode:
-        """Contract the network and return the result node (override in subclasses)."""
-        raise NotImplementedError("Subclasses of TensorNetwork must implement contract()")
+        """Contract the network and return the result node (override in subclasses).
+
+        By default every leaf and data node is contracted in one planned step by
+        :func:`torchtn.contract_network` (automatic path, cached plan): batch axes of
+        the same name are kept, every other open axis stays in the result, after the
+        batch axes. Subclasses override it with a model-specific order.
+        """
+        return function("contract_network")(self)
 
     def forward(self, data: Any | None = None, *args: Any, **kwargs: Any) -> torch.Tensor:
         """Set ``data``, then contract (first call) or replay the recorded operations.

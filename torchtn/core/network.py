@@ -19,6 +19,7 @@ from torch import nn
 from torchtn._utils import print_list, tab_string
 from torchtn.core._checkpoint import CheckpointMixin
 from torchtn.core._execution import ExecutionMixin
+from torchtn.core._inspect import InspectMixin
 from torchtn.core._naming import NamingMixin
 from torchtn.core._parameters import ParametersMixin
 from torchtn.core.edge import Edge, StackEdge
@@ -65,7 +66,9 @@ class _EdgeDict(dict):
         return (type(self), (list(self.items()),))
 
 
-class TensorNetwork(NamingMixin, ExecutionMixin, ParametersMixin, CheckpointMixin, nn.Module):
+class TensorNetwork(
+    NamingMixin, ExecutionMixin, ParametersMixin, CheckpointMixin, InspectMixin, nn.Module
+):
     """A tensor network: a graph of nodes sharing one memory, trainable as an ``nn.Module``.
 
     Subclasses build their nodes in ``__init__`` and override :meth:`contract` (and

@@ -40,7 +40,7 @@ __all__ = [
 #: Built-in operations: name -> ``module:attribute`` of the Operation object. The first
 #: thirteen are TensorKrowch 1.1.6's; ``mps_sweep`` contracts an open MPS end region in
 #: one step (:mod:`torchtn.models._sweep`); ``contract_network`` contracts any set of
-#: nodes by a planned path.
+#: nodes by a planned path (:mod:`torchtn.ops.network_contraction`).
 BUILTIN_OPERATIONS: dict[str, str] = {
     "permute": "torchtn.ops.tensor:permute_op",
     "tprod": "torchtn.ops.tensor:tprod_op",
@@ -56,6 +56,7 @@ BUILTIN_OPERATIONS: dict[str, str] = {
     "unbind": "torchtn.ops.stacking:unbind_op",
     "einsum": "torchtn.ops.einsum:einsum_op",
     "mps_sweep": "torchtn.models._sweep:sweep_op",
+    "contract_network": "torchtn.ops.network_contraction:contract_network_op",
 }
 
 _registered: dict[str, Any] = {}  # user operations

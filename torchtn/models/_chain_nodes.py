@@ -8,6 +8,7 @@ the rebuild of the nodes after a canonical sweep. The pure tensor helpers are in
 
 from __future__ import annotations
 
+import math
 import operator
 from typing import Any
 
@@ -93,6 +94,22 @@ class ChainNodesMixin:
             return node
         name = "left_node" if axis == "right" else "right_node"
         return ParamNode(shape=(size,), axes_names=(axis,), name=name, network=self)
+
+    def _draw_positions(self) -> dict[str, tuple[float, float]]:
+        """Drawing layout: the cores on a line (obc, between the boundary vectors) or on
+        a circle (pbc)."""
+        mats = self._mats_env
+        n = len(mats)
+        if self._boundary == "pbc":
+            r = max(1.0, n / (2 * math.pi))
+            return {
+                m.name: (r * math.sin(2 * math.pi * i / n), r * math.cos(2 * math.pi * i / n))
+                for i, m in enumerate(mats)
+            }
+        pos = {m.name: (float(i), 0.0) for i, m in enumerate(mats)}
+        pos[self._left_node.name] = (-1.0, 0.0)
+        pos[self._right_node.name] = (float(n), 0.0)
+        return pos
 
     def _reset_boundary(self, device: Any, dtype: Any) -> None:
         """Set the obc boundary vectors to ``e_0``."""

@@ -240,6 +240,18 @@ class PEPS(TensorNetwork):
         "``'einsum'``, or None before any (see :meth:`contract`).",
     )
 
+    def _draw_positions(self) -> dict[str, tuple[float, float]]:
+        """Drawing layout: site ``(i, j)`` at ``(j, -i)``, its data node up to the right."""
+        pos = {}
+        for i, row in enumerate(self._grid):
+            for j, node in enumerate(row):
+                pos[node.name] = (float(j), -float(i))
+                a, b = node["input"].nodes
+                data = b if a is node else a
+                if data is not None and data.is_data():
+                    pos[data.name] = (j + 0.35, -i + 0.35)
+        return pos
+
     # -- initialisation / data -------------------------------------------------------------
     def initialize(self, std: float = 1e-9) -> None:
         """Set every node to ``randn(shape) * std`` (nodes in creation order)."""

@@ -153,6 +153,30 @@ class Tree(TensorNetwork):
         """Number of batch axes of the input data."""
         return self._n_batches
 
+    def _draw_positions(self) -> dict[str, tuple[float, float]]:
+        """Drawing layout: layer ``l`` at height ``l``, each node above its children, the
+        data nodes in a row under the bottom layer."""
+        pos: dict[str, tuple[float, float]] = {}
+        xs: list[float] = []
+        for layer, nodes in enumerate(self.layers):
+            new_xs, k = [], 0
+            for node in nodes:
+                n_in = node.rank - 1
+                if layer == 0:
+                    x = k + (n_in - 1) / 2
+                    for e in node.edges[:-1]:
+                        data = e.nodes[0] if e.nodes[0] is not node else e.nodes[1]
+                        if data is not None and data.is_data():
+                            pos[data.name] = (float(k), -1.0)
+                        k += 1
+                else:
+                    x = sum(xs[k : k + n_in]) / n_in
+                    k += n_in
+                new_xs.append(x)
+                pos[node.name] = (float(x), float(layer))
+            xs = new_xs
+        return pos
+
     # -- initialisation / data -------------------------------------------------------------
     def initialize(self, std: float = 1e-9) -> None:
         """Each node ``randn * std`` with the all-zero-index entry set to 1."""

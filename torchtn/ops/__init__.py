@@ -28,6 +28,11 @@ from torchtn.ops.decomposition import (
     svdr_,
 )
 from torchtn.ops.einsum import einsum, einsum_op, stacked_einsum
+from torchtn.ops.network_contraction import (
+    contract_network,
+    contract_network_op,
+    contraction_plan,
+)
 from torchtn.ops.stacking import stack, stack_op, unbind, unbind_op
 from torchtn.ops.tensor import (
     add,
@@ -80,6 +85,8 @@ __all__ = [
     "unbind",
     "einsum",
     "stacked_einsum",
+    "contract_network",
+    "contraction_plan",
     # TensorKrowch's module-level Operation singletons
     "permute_op",
     "tprod_op",
@@ -94,4 +101,5 @@ __all__ = [
     "stack_op",
     "unbind_op",
     "einsum_op",
+    "contract_network_op",
 ]

@@ -43,7 +43,15 @@ from torchtn._utils import prod
 from torchtn.errors import TNError, TNTypeError, TNValueError
 from torchtn.planning.cost import PlanInfo
 
-__all__ = ["CACHE_SIZE", "EinsumPlan", "get_plan", "contract", "clear_cache", "cache_info"]
+__all__ = [
+    "CACHE_SIZE",
+    "EinsumPlan",
+    "get_plan",
+    "contract",
+    "estimate",
+    "clear_cache",
+    "cache_info",
+]
 
 #: Maximum number of plans kept by :func:`get_plan`.
 CACHE_SIZE = 1024
@@ -631,6 +639,30 @@ def contract(equation: str, *tensors: torch.Tensor, optimize: Any = "auto") -> t
             raise
         plan = get_plan(equation, shapes, optimize)
     return plan.execute(*tensors)
+
+
+def estimate(equation: str, shapes: Sequence[Sequence[int]], optimize: Any = "auto") -> PlanInfo:
+    """Cost of contracting ``equation`` on operands of the given shapes.
+
+    Uses (and fills) the plan cache of :func:`get_plan`.
+
+    Args:
+        equation: Explicit einsum equation, e.g. ``'ij,jk->ik'``.
+        shapes: One shape per operand.
+        optimize: Any ``optimize`` value accepted by ``opt_einsum.contract_path``.
+
+    Returns:
+        The :class:`~torchtn.planning.cost.PlanInfo` of the plan.
+
+    Raises:
+        TNValueError: If the equation does not match the shapes.
+
+    Example:
+        >>> info = estimate("abc,bcd,de->ae", [(2, 3, 4), (3, 4, 5), (5, 6)])
+        >>> info.flops, info.largest_intermediate
+        (360, 12)
+    """
+    return get_plan(equation, shapes, optimize).info
 
 
 def clear_cache() -> None:
