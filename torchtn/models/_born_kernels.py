@@ -142,26 +142,38 @@ def open_chain(cores: Sequence[torch.Tensor]) -> list[torch.Tensor]:
     return out
 
 
-def right_canonical(cores: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    """An open chain with every core but the first a right isometry (same state up to a
-    positive factor): ``sum_{s,r} Q[l, s, r] conj(Q[l', s, r]) = delta_{l l'}``.
+def right_canonical(
+    cores: Sequence[torch.Tensor], renormalize: bool = True
+) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """An open chain with every core but the first a right isometry:
+    ``sum_{s,r} Q[l, s, r] conj(Q[l', s, r]) = delta_{l l'}``.
 
-    Computed by QR decompositions from the right; the factor carried leftwards is
-    renormalised at every site. Bonds become ``min(l, d r)``.
+    Computed by QR decompositions from the right (bonds become ``min(l, d r)``, never
+    larger). With ``renormalize`` the factor carried leftwards is divided by its norm at
+    every site, so nothing overflows; the new cores then give ``exp(-log_scale)`` times
+    the state (``log_scale`` is 0 without ``renormalize``).
+
+    Returns:
+        ``(cores, log_scale)``, ``log_scale`` of shape ``cb``.
     """
     out = list(cores)
     cb = out[0].shape[:-3]
+    real = out[0].real.dtype if out[0].is_complex() else out[0].dtype
+    log_scale = torch.zeros(cb, dtype=real, device=out[0].device)
     for i in range(len(out) - 1, 0, -1):
         core = out[i]
         lb, d, r = core.shape[-3:]
         q, rr = torch.linalg.qr(core.reshape(*cb, lb, d * r).mH)  # M^H = q rr
         k = q.shape[-1]
         out[i] = q.mH.reshape(*cb, k, d, r)
-        gauge, _ = _normalise(rr.mH, (-2, -1))  # (l, k): M = gauge @ Q
+        gauge = rr.mH  # (l, k): M = gauge @ Q
+        if renormalize:
+            gauge, log_n = _normalise(gauge, (-2, -1))
+            log_scale = log_scale + log_n
         prev = out[i - 1]
         pl, pd, _ = prev.shape[-3:]
         out[i - 1] = (prev.reshape(*cb, pl * pd, lb) @ gauge).reshape(*cb, pl, pd, k)
-    return out
+    return out, log_scale
 
 
 def _condition_envs(
@@ -223,7 +235,7 @@ def sample(
     Raises:
         TNValueError: The condition has probability 0 under the model.
     """
-    cores = right_canonical(open_chain([c.detach() for c in cores]))
+    cores, _ = right_canonical(open_chain([c.detach() for c in cores]))
     first = cores[0]
     cb = tuple(first.shape[:-3])
     batch = (n, *cb)
