@@ -96,8 +96,7 @@ def save_grid(images: torch.Tensor, path: str, rows: int, title: str, labels=Non
         if k < len(images):
             img = images[k].reshape(SIDE, SIDE).float().cpu().numpy()
             shown = matplotlib.colors.Normalize(0, 1)
-            cmap = plt.get_cmap("gray_r").copy()
-            cmap.set_bad("#c8c8ff")
+            cmap = plt.get_cmap("gray_r").with_extremes(bad="#c8c8ff")
             ax.imshow(img, cmap=cmap, norm=shown, interpolation="nearest")
             if labels is not None and k < len(labels) and labels[k]:
                 ax.set_title(labels[k], fontsize=7)
