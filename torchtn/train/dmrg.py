@@ -21,7 +21,7 @@ from torch.nn import functional as F  # noqa: N812
 from torchtn.errors import TNError, TNTypeError, TNValueError
 from torchtn.models._born_kernels import right_canonical
 from torchtn.models._chain import check_int
-from torchtn.models.mps import MPS
+from torchtn.models.mps import MPS, AbstractConvClass
 from torchtn.train import _blocks
 
 __all__ = ["DMRG", "DMRGError"]
@@ -173,8 +173,6 @@ class DMRG:
 
     @staticmethod
     def _check_model(model: Any) -> None:
-        from torchtn.models.conv import AbstractConvClass
-
         if not isinstance(model, MPS) or isinstance(model, AbstractConvClass):
             raise TNTypeError(f"`model` should be an MPS or MPSLayer, got {type(model).__name__}")
         if model.boundary != "obc":
