@@ -76,10 +76,10 @@ def measure(lib: str, tk: Any, case: dict[str, Any]) -> dict[str, Any]:
         dmrg.update(bond, "left")
 
     t = h.time_call(pair, min_time=min_time)
-    # the bond the timed block was split into (capped at D)
     per_update = h.Timing(
         {k: (v / 2 if k in ("median", "min", "iqr") else v) for k, v in t.items()}
     )
+    # "bond": what the timed block was last split into (capped at D)
     return {"update": per_update, "prepare": prepare, "bond": dmrg.bond_dims()[bond]}
 
 
