@@ -301,6 +301,17 @@ def test_state_dict_round_trip_and_repr():
     assert "n_features=5" in repr(born) and "bond_dim=[3, 3, 3, 3]" in repr(born)
 
 
+def test_pickle_and_deepcopy_round_trip():
+    import copy
+    import pickle
+
+    born = BornMachine(MPS(5, 2, 3, dtype=DT))
+    x = torch.randint(0, 2, (6, 5))
+    for other in (copy.deepcopy(born), pickle.loads(pickle.dumps(born))):
+        torch.testing.assert_close(other.log_prob(x), born.log_prob(x), rtol=0, atol=0)
+        assert other.model is not born.model
+
+
 def test_reads_the_current_cores_after_canonicalize():
     mps = MPS(6, 2, 4, dtype=DT)
     born = BornMachine(mps)

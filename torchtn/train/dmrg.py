@@ -167,6 +167,10 @@ class DMRG:
         self._data: list[torch.Tensor | None] = []
         self._y: torch.Tensor | None = None
         self._centre: int | None = None
+        # per-sample environments and their log-scales: _left[i] of the sites < i,
+        # _right[i] of the sites >= i (see torchtn.train._blocks)
+        self._left: list[tuple[torch.Tensor, torch.Tensor] | None] = []
+        self._right: list[tuple[torch.Tensor, torch.Tensor] | None] = []
         self._log_scale = 0.0
         self._truncations: list[float] = []
         self._update_losses: list[float] = []
