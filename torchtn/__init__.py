@@ -1,6 +1,6 @@
 """torchtn: tensor networks on PyTorch, TensorKrowch-compatible and fast."""
 
-from torchtn import decompositions, embeddings, errors, initializers, models, utils
+from torchtn import decompositions, embeddings, errors, initializers, models, train, utils
 from torchtn.core import (
     AbstractNode,
     Axis,
@@ -50,5 +50,6 @@ __all__ = [
     "embeddings",
     "decompositions",
     "initializers",
+    "train",
     "utils",
 ]

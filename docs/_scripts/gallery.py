@@ -4,7 +4,8 @@ For each module in ``torchtn/examples`` (except ``_common``) this runs
 ``python -m torchtn.examples.NAME --quiet --out TMP``, keeps its printed output, and
 draws ``docs/images/example_NAME.png``: the learning curves (parsed from the
 ``epoch``/``retrain`` lines every training example prints) or, for ``tt_rss_lowrank``,
-the recovered bond dimensions. The outputs are printed at the end, to update the text of
+the recovered bond dimensions, or the figure the example saves itself
+(``born_digits``, ``dmrg_digits``). The outputs are printed at the end, to update the text of
 ``docs/examples.md``. About a minute on a 2-core CPU:
 
     .venv/bin/python docs/_scripts/gallery.py [NAME ...]
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import pkgutil
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -119,6 +121,18 @@ def bonds(name: str, out: Path) -> bool:
     return True
 
 
+# Examples that draw their own figure: the one the gallery shows.
+SAVED_FIGURES = {"born_digits": "samples.png", "dmrg_digits": "bond_profiles.png"}
+
+
+def saved(name: str, out: Path) -> bool:
+    figure = SAVED_FIGURES.get(name)
+    if figure is None or not (out / figure).is_file():
+        return False
+    shutil.copyfile(out / figure, IMAGES / f"example_{name}.png")
+    return True
+
+
 def main(argv: list[str]) -> None:
     IMAGES.mkdir(exist_ok=True)
     names = argv or examples()
@@ -126,7 +140,7 @@ def main(argv: list[str]) -> None:
         for name in names:
             out = Path(tmp) / name
             stdout, seconds = run(name, out)
-            drawn = curves(name, stdout) or bonds(name, out)
+            drawn = saved(name, out) or curves(name, stdout) or bonds(name, out)
             print(f"=== {name} ({seconds:.1f} s wall{', image' if drawn else ', no image'})")
             print(stdout)
 

@@ -1,5 +1,6 @@
 """Tensor-network models (``tk.models``)."""
 
+from torchtn.models.born import BornMachine  # noqa: F401
 from torchtn.models.conv import ConvMPS, ConvMPSLayer, ConvUMPS, ConvUMPSLayer  # noqa: F401
 from torchtn.models.mpo import MPO, UMPO  # noqa: F401
 from torchtn.models.mps import MPS, UMPS, AbstractConvClass  # noqa: F401
