@@ -8,6 +8,7 @@ import time
 
 import pytest
 import torch
+from _tol import assert_close_elem, assert_close_rel, eps
 
 pytest.importorskip("sklearn")
 pytest.importorskip("tqdm")
@@ -103,10 +104,12 @@ def test_tensorize_linear_tiny_run(tmp_path, rank):
         tmp_path,
     )
     assert max(res["bond_dim"]) <= rank
-    # TT-SVD: the error is at most the bound computed from the unfoldings' spectra.
-    assert res["weight_rel_error"] <= res["tt_svd_bound"] + 1e-5
+    # TT-SVD: the error is at most the bound computed from the unfoldings' spectra, up to
+    # the float32 rounding of the SVDs and the product of the cores (9 eps measured).
+    f32 = 300 * eps(torch.float32)
+    assert res["weight_rel_error"] <= res["tt_svd_bound"] + f32
     if rank == 64:  # no truncation: the MPO is the weight and the accuracy is unchanged
-        assert res["weight_rel_error"] < 1e-5
+        assert res["weight_rel_error"] < f32
         assert res["tensorized_test_acc"] == pytest.approx(res["dense_test_acc"], abs=1e-6)
     assert res["mpo_layer_params"] < res["dense_layer_params"] or rank == 64
     assert 0.0 <= res["retrained_test_acc"] <= 1.0
@@ -118,11 +121,12 @@ def test_mpo_linear_matches_dense_layer():
     lin = torch.nn.Linear(8, 12)
     layer = MPOLinear(lin, [2, 4], [3, 4])
     x = torch.randn(5, 8)
-    torch.testing.assert_close(mpo_to_matrix(layer.tensors).detach(), lin.weight.t().detach())
+    # float32 SVDs and products of the cores: ~5 eps measured.
+    assert_close_rel(mpo_to_matrix(layer.tensors).detach(), lin.weight.t().detach(), factor=100)
     with torch.no_grad():
-        torch.testing.assert_close(layer(x), lin(x), rtol=1e-5, atol=1e-5)
+        assert_close_elem(layer(x), lin(x), factor=100)
         x2 = torch.randn(3, 8)  # replay with another batch size
-        torch.testing.assert_close(layer(x2), lin(x2), rtol=1e-5, atol=1e-5)
+        assert_close_elem(layer(x2), lin(x2), factor=100)
 
 
 @pytest.mark.parametrize("embedding", ["basis", "poly"])
@@ -132,5 +136,7 @@ def test_tt_rss_lowrank_tiny_run(tmp_path, embedding):
         ["--n-vars", "6", "--samples", "30", "--embedding", embedding],
         tmp_path,
     )
-    assert res["rel_error_heldout"] < 1e-6
+    # float64 least squares through the embedding; the polynomial one is a Vandermonde
+    # matrix whose conditioning amplifies rounding (90 eps measured, 4 for basis).
+    assert res["rel_error_heldout"] < 1e4 * eps(torch.float64)
     assert res["bond_dim"] == [2] * 5
