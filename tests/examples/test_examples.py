@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import time
 
 import pytest
@@ -14,6 +15,7 @@ pytest.importorskip("sklearn")
 pytest.importorskip("tqdm")
 
 EXAMPLES = {
+    "digits_mps": ["--bond", "--epochs", "--rank", "--cum-percentage", "--retrain-epochs"],
     "peps_digits": ["--patch", "--bond", "--boundary", "--epochs", "--lr", "--std"],
     "tree_digits": ["--bond", "--epochs", "--lr", "--std", "--cum-percentage"],
     "tensorize_linear": ["--in-dims", "--out-dims", "--rank", "--cum-percentage"],
@@ -52,6 +54,30 @@ def _run(name: str, args: list[str], tmp_path) -> dict:
     assert (tmp_path / "state_dict.pt").exists()
     assert saved["args"]["seed"] == 0
     return results
+
+
+def test_digits_mps_demo_code_path(tmp_path, capsys):
+    # The `make demo` code path at a reduced size: the accuracy is not the point here.
+    start = time.perf_counter()
+    args = ["--n-train", "100", "--epochs", "1", "--retrain-epochs", "1", "--bond", "4"]
+    res = _module("digits_mps").main([*args, "--rank", "2", "--out", str(tmp_path), "--quiet"])
+    assert time.perf_counter() - start < 30
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    match = re.fullmatch(r"final: test accuracy (\d\.\d{4}), parameters (\d+) \(was (\d+)\)", last)
+    assert match, last
+    assert float(match[1]) == pytest.approx(res["final_test_acc"], abs=5e-5)
+    assert (int(match[2]), int(match[3])) == (res["params_after"], res["params_before"])
+    assert res["params_after"] < res["params_before"] and max(res["bond_dim"]) == 2
+    assert len(res["history"]["test"]) == 2  # one training and one retraining epoch
+    assert {p.name for p in tmp_path.iterdir()} == {
+        "learning_curve.png",
+        "mps_state_dict.pt",
+        "results.json",
+    }
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["params_after"] == res["params_after"] and saved["args"]["seed"] == 0
+    state = torch.load(tmp_path / "mps_state_dict.pt")
+    assert sum(t.numel() for t in state.values()) == res["params_after"]  # the pruned model
 
 
 def test_peps_digits_tiny_run(tmp_path, capsys):
