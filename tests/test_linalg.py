@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from _tol import assert_close_rel
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -241,7 +242,7 @@ def test_truncated_svd_complex_singular_values_are_cast():
     m = torch.randn(4, 3, dtype=torch.complex64)
     a, b, _ = truncated_svd(m, side="right")
     assert a.dtype == b.dtype == torch.complex64
-    torch.testing.assert_close(a @ b, m, atol=1e-5, rtol=1e-5)
+    assert_close_rel(a @ b, m, factor=100)  # a complex64 SVD and its product
 
 
 @pytest.mark.parametrize("side", ["left", "right"])

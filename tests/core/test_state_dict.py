@@ -4,6 +4,7 @@ import io
 
 import pytest
 import torch
+from _tol import assert_close_elem
 
 import torchtn as tk
 
@@ -99,4 +100,5 @@ def test_parameter_updates_reach_node_tensors():
         for p in net.parameters():
             if p.grad is not None:
                 p -= 0.1 * p.grad
-    assert torch.allclose(nodes[0].tensor, before * 0.8)
+    # p - 0.1 * 2p against 0.8 p: a few roundings per entry.
+    assert_close_elem(nodes[0].tensor.detach(), before * 0.8, factor=16)

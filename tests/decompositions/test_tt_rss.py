@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 import torch
+from _tol import assert_close_rel, eps
 
 from torchtn.decompositions import tt_decompositions as ttd
 from torchtn.decompositions import tt_rss
@@ -13,6 +14,9 @@ from torchtn.errors import TNTypeError, TNValueError
 
 DTYPE = torch.float64
 N_VARS = 4
+# Relative error on the samples of an exactly representable function: a few well-conditioned
+# least-squares solves (a 3-point Vandermonde embedding); about 5 eps when measured.
+VAL_TOL = 1000 * eps(DTYPE)
 
 
 def f_scalar(x):
@@ -71,7 +75,7 @@ def test_recovers_a_rank_two_function_everywhere(samples):
     )
     assert [tuple(c.shape) for c in cores] == [(3, 2), (2, 3, 2), (2, 3, 2), (2, 3)]
     assert all(c.device.type == "cpu" and c.dtype == DTYPE for c in cores)
-    assert info["val_eps"] < 1e-10 and info["total_time"] >= 0
+    assert info["val_eps"] < VAL_TOL and info["total_time"] >= 0
     grid = full_grid()  # 81 points, most of them never sampled
     torch.testing.assert_close(evaluate(cores, poly2, grid), f_scalar(grid)[:, 0])
 
@@ -112,8 +116,12 @@ def test_matches_tensorkrowch_with_the_same_seed():
         [[0.1154872813, 2.3959290494, -0.7909119134], [1.4730504689, -0.5018348615, -0.3058616706]],
         dtype=DTYPE,
     )
-    torch.testing.assert_close(cores[0], first, atol=1e-8, rtol=0)
-    torch.testing.assert_close(cores[-1], last, atol=1e-8, rtol=0)
+    # The sketch is mixed by random_unitary in torch's default dtype, float32 (as in
+    # TensorKrowch), so the cores carry float32 rounding that differs between CPUs and
+    # BLAS builds (0.3 eps32 seen); the leading singular values are well separated
+    # (2.18 vs 1.06), so the singular vectors amplify it only by a small factor.
+    assert_close_rel(cores[0], first, dtype=torch.float32, factor=32)
+    assert_close_rel(cores[-1], last, dtype=torch.float32, factor=32)
 
 
 def test_seeded_runs_are_reproducible(samples):
@@ -122,8 +130,9 @@ def test_seeded_runs_are_reproducible(samples):
     torch.manual_seed(5)
     b = tt_rss(f_scalar, poly2, samples, cum_percentage=0.99, verbose=False)
     for x, y in zip(a, b, strict=True):
-        # Multithreaded LAPACK may round differently between runs.
-        torch.testing.assert_close(x, y, atol=1e-12, rtol=0)
+        # Same draws on the same machine: only float64 LAPACK rounding may differ between
+        # runs (threading, buffer alignment), by a few eps.
+        assert_close_rel(x, y, factor=100)
 
 
 @pytest.mark.parametrize("out_position", [None, 0, 2, 4])
@@ -145,7 +154,7 @@ def test_vector_valued_function_with_labels(samples, out_position):
     assert len(cores) == N_VARS + 1
     phys = [c.shape[0] if i == 0 else c.shape[1] for i, c in enumerate(cores)]
     assert phys == [2 if i == pos else 3 for i in range(N_VARS + 1)]
-    assert info["val_eps"] < 1e-10
+    assert info["val_eps"] < VAL_TOL
     grid = full_grid()
     torch.testing.assert_close(evaluate(cores, poly2, grid, out_position=pos), f_vector(grid))
 
@@ -155,7 +164,7 @@ def test_vector_valued_function_samples_labels_from_outputs(samples):
     cores, info = tt_rss(
         f_vector, poly2, samples, cum_percentage=0.999, verbose=False, return_info=True
     )
-    assert info["val_eps"] < 1e-10
+    assert info["val_eps"] < VAL_TOL
     grid = full_grid()
     torch.testing.assert_close(evaluate(cores, poly2, grid, out_position=2), f_vector(grid))
 
@@ -208,7 +217,7 @@ def test_three_dimensional_samples():
     torch.manual_seed(12)
     cores, info = tt_rss(f3, emb3, samples, cum_percentage=0.999, verbose=False, return_info=True)
     assert all(c.shape[-1] == 3 for c in cores)  # phys = embed_dim = 3
-    assert info["val_eps"] < 1e-10
+    assert info["val_eps"] < VAL_TOL
 
     def f3v(x):
         return torch.cat([f3(x), x.sum((1, 2)).unsqueeze(1)], dim=1)
@@ -220,7 +229,7 @@ def test_three_dimensional_samples():
     assert len(cores) == 4 and cores[2].shape[1] == 2
     # The bond after the output site needs 3 = embed_dim > out_dim = 2.
     assert cores[2].shape[2] == 3
-    assert info["val_eps"] < 1e-10
+    assert info["val_eps"] < VAL_TOL
 
 
 def test_single_variable():
@@ -232,7 +241,7 @@ def test_single_variable():
     cores, info = tt_rss(quad, poly2, x, rank=1, verbose=False, return_info=True)
     assert len(cores) == 1
     torch.testing.assert_close(cores[0], torch.tensor([1.0, 2.0, -1.0], dtype=DTYPE))
-    assert info["val_eps"] < 1e-12
+    assert info["val_eps"] < 100 * eps(DTYPE)  # one least-squares fit of a quadratic
 
 
 def test_verbose_prints_progress(samples, capsys):
@@ -396,4 +405,4 @@ def test_val_error_uses_the_given_out_position(samples):
     torch.manual_seed(14)
     cores = tt_rss(f_vector, poly2, samples, labels=labels, out_position=1, rank=2, verbose=False)
     extended = torch.cat([samples[:, :1], labels[:, None].to(DTYPE), samples[:, 1:]], dim=1)
-    assert ttd.val_error(f_vector, poly2, cores, extended, 1, None) < 1e-10
+    assert ttd.val_error(f_vector, poly2, cores, extended, 1, None) < VAL_TOL

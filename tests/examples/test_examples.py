@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import time
 
 import pytest
 import torch
+from _tol import assert_close_elem, assert_close_rel, eps
 
 pytest.importorskip("sklearn")
 pytest.importorskip("tqdm")
 
 EXAMPLES = {
+    "digits_mps": ["--bond", "--epochs", "--rank", "--cum-percentage", "--retrain-epochs"],
     "peps_digits": ["--patch", "--bond", "--boundary", "--epochs", "--lr", "--std"],
     "tree_digits": ["--bond", "--epochs", "--lr", "--std", "--cum-percentage"],
     "tensorize_linear": ["--in-dims", "--out-dims", "--rank", "--cum-percentage"],
@@ -51,6 +54,30 @@ def _run(name: str, args: list[str], tmp_path) -> dict:
     assert (tmp_path / "state_dict.pt").exists()
     assert saved["args"]["seed"] == 0
     return results
+
+
+def test_digits_mps_demo_code_path(tmp_path, capsys):
+    # The `make demo` code path at a reduced size: the accuracy is not the point here.
+    start = time.perf_counter()
+    args = ["--n-train", "100", "--epochs", "1", "--retrain-epochs", "1", "--bond", "4"]
+    res = _module("digits_mps").main([*args, "--rank", "2", "--out", str(tmp_path), "--quiet"])
+    assert time.perf_counter() - start < 30
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    match = re.fullmatch(r"final: test accuracy (\d\.\d{4}), parameters (\d+) \(was (\d+)\)", last)
+    assert match, last
+    assert float(match[1]) == pytest.approx(res["final_test_acc"], abs=5e-5)
+    assert (int(match[2]), int(match[3])) == (res["params_after"], res["params_before"])
+    assert res["params_after"] < res["params_before"] and max(res["bond_dim"]) == 2
+    assert len(res["history"]["test"]) == 2  # one training and one retraining epoch
+    assert {p.name for p in tmp_path.iterdir()} == {
+        "learning_curve.png",
+        "mps_state_dict.pt",
+        "results.json",
+    }
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["params_after"] == res["params_after"] and saved["args"]["seed"] == 0
+    state = torch.load(tmp_path / "mps_state_dict.pt")
+    assert sum(t.numel() for t in state.values()) == res["params_after"]  # the pruned model
 
 
 def test_peps_digits_tiny_run(tmp_path, capsys):
@@ -103,10 +130,12 @@ def test_tensorize_linear_tiny_run(tmp_path, rank):
         tmp_path,
     )
     assert max(res["bond_dim"]) <= rank
-    # TT-SVD: the error is at most the bound computed from the unfoldings' spectra.
-    assert res["weight_rel_error"] <= res["tt_svd_bound"] + 1e-5
+    # TT-SVD: the error is at most the bound computed from the unfoldings' spectra, up to
+    # the float32 rounding of the SVDs and the product of the cores (9 eps measured).
+    f32 = 300 * eps(torch.float32)
+    assert res["weight_rel_error"] <= res["tt_svd_bound"] + f32
     if rank == 64:  # no truncation: the MPO is the weight and the accuracy is unchanged
-        assert res["weight_rel_error"] < 1e-5
+        assert res["weight_rel_error"] < f32
         assert res["tensorized_test_acc"] == pytest.approx(res["dense_test_acc"], abs=1e-6)
     assert res["mpo_layer_params"] < res["dense_layer_params"] or rank == 64
     assert 0.0 <= res["retrained_test_acc"] <= 1.0
@@ -118,11 +147,12 @@ def test_mpo_linear_matches_dense_layer():
     lin = torch.nn.Linear(8, 12)
     layer = MPOLinear(lin, [2, 4], [3, 4])
     x = torch.randn(5, 8)
-    torch.testing.assert_close(mpo_to_matrix(layer.tensors).detach(), lin.weight.t().detach())
+    # float32 SVDs and products of the cores: ~5 eps measured.
+    assert_close_rel(mpo_to_matrix(layer.tensors).detach(), lin.weight.t().detach(), factor=100)
     with torch.no_grad():
-        torch.testing.assert_close(layer(x), lin(x), rtol=1e-5, atol=1e-5)
+        assert_close_elem(layer(x), lin(x), factor=100)
         x2 = torch.randn(3, 8)  # replay with another batch size
-        torch.testing.assert_close(layer(x2), lin(x2), rtol=1e-5, atol=1e-5)
+        assert_close_elem(layer(x2), lin(x2), factor=100)
 
 
 @pytest.mark.parametrize("embedding", ["basis", "poly"])
@@ -132,5 +162,7 @@ def test_tt_rss_lowrank_tiny_run(tmp_path, embedding):
         ["--n-vars", "6", "--samples", "30", "--embedding", embedding],
         tmp_path,
     )
-    assert res["rel_error_heldout"] < 1e-6
+    # float64 least squares through the embedding; the polynomial one is a Vandermonde
+    # matrix whose conditioning amplifies rounding (90 eps measured, 4 for basis).
+    assert res["rel_error_heldout"] < 1e4 * eps(torch.float64)
     assert res["bond_dim"] == [2] * 5

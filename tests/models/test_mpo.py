@@ -3,6 +3,7 @@
 import pytest
 import torch
 from _tn_dense import dense_contract
+from _tol import assert_close_rel
 
 import torchtn as tk
 from torchtn.models.mpo import MPO, UMPO
@@ -317,7 +318,9 @@ def test_mpo_renormalize_matches_tk_rule():
                 scaled = mpo(x, renormalize=True, inline_mats=inline_mats)
                 ratio = (plain / scaled).reshape(2, -1)[0, :4]
                 expected = torch.tensor(_TK_RENORM_RATIOS[(boundary, inline_mats)])
-                torch.testing.assert_close(ratio, expected, rtol=1e-4, atol=1e-4)
+                # float32 chains of 3 sites and a division; TK's numbers carry another
+                # machine's rounding and 6 decimals.
+                assert_close_rel(ratio, expected, factor=200)
     finally:
         torch.set_default_dtype(old)
 

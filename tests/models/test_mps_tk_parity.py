@@ -6,6 +6,7 @@ rule, which user checkpoints and trained classifier scores depend on.
 
 import pytest
 import torch
+from _tol import assert_close_rel
 
 from torchtn.models import MPS, MPSLayer, UMPSLayer
 
@@ -54,7 +55,8 @@ def test_seeded_outputs_match_tk(factory, options, expected):
     torch.manual_seed(1)
     data = torch.randn(3, len(model.in_features), 2)
     out = model(data, **options)
-    torch.testing.assert_close(out, torch.tensor(expected), rtol=1e-4, atol=1e-5)
+    # float32 contraction of a 4-site chain; TK's numbers carry another machine's rounding.
+    assert_close_rel(out, torch.tensor(expected), factor=100)
 
 
 def test_seeded_randn_core_matches_tk():

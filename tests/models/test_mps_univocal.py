@@ -5,9 +5,10 @@ import math
 import pytest
 import torch
 from _mps_dense import dense_output, dense_state
+from _tol import assert_close_rel
 
 from torchtn.errors import TNError
-from torchtn.models import MPS, UMPS, ConvUMPS, MPSLayer, UMPSLayer
+from torchtn.models import MPS, UMPS, ConvUMPS, MPSLayer, UMPSLayer, _univocal
 from torchtn.models._univocal import SingularGaugeError, univocal_bond_dims, univocal_tensors
 
 DT = torch.float64
@@ -47,15 +48,33 @@ def _expected_bonds(phys, bonds):
     return [min(b, math.prod(phys[: c + 1]), math.prod(phys[c + 1 :])) for c, b in enumerate(bonds)]
 
 
-def _assert_state_close(got, expected):
-    scale = expected.abs().max()
-    torch.testing.assert_close(got / scale, expected / scale, rtol=0, atol=1e-11)
+def _gauge_condition(model) -> float:
+    """Sum over the cuts of cond(C_c), the matrices the univocal gauge inverts.
+
+    They amplify the rounding of the new cores and of the state (by about 0.1 eps times
+    this sum when measured; up to 3e4 for a random MPS). They are read off the state's
+    amplitudes, so they do not depend on the gauge of the input cores.
+    """
+    cores = _univocal._rank3([t.detach() for t in model.tensors])
+    bonds = univocal_bond_dims([c.shape[1] for c in cores], [c.shape[2] for c in cores[:-1]])
+    total = 0.0
+    for c, rows in enumerate(bonds):
+        gram = (
+            _univocal._left_projector(cores, c, rows) @ _univocal._right_projector(cores, c, rows).T
+        )
+        total += torch.linalg.cond(gram).item()
+    return total
+
+
+def _assert_state_close(got, expected, cond=1.0):
+    assert_close_rel(got, expected, factor=100 + 10 * cond)
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_univocal_keeps_state_and_follows_min_rule(kind):
     model = _build(kind)
     psi = dense_state(model)
+    cond = _gauge_condition(model)
     phys, bonds = list(model.phys_dim), list(model.bond_dim)
     model.canonicalize_univocal()
     new = _expected_bonds(phys, bonds)
@@ -68,7 +87,7 @@ def test_univocal_keeps_state_and_follows_min_rule(kind):
         e0 = torch.zeros(size, dtype=psi.dtype)
         e0[0] = 1
         assert torch.equal(node.tensor.detach(), e0)
-    _assert_state_close(dense_state(model), psi)
+    _assert_state_close(dense_state(model), psi, cond)
 
 
 def test_spec_worked_example():
@@ -76,9 +95,10 @@ def test_spec_worked_example():
     mps = MPS(n_features=4, phys_dim=2, bond_dim=10, dtype=DT)
     mps.canonicalize(rank=3, renormalize=True)
     psi = dense_state(mps)
+    cond = _gauge_condition(mps)
     mps.canonicalize_univocal()
     assert mps.bond_dim == [2, 3, 2]
-    _assert_state_close(dense_state(mps), psi)
+    _assert_state_close(dense_state(mps), psi, cond)
 
 
 def _gauged(tensors, seed):
@@ -104,16 +124,17 @@ def test_univocal_is_gauge_invariant_and_idempotent(kind):
     else:
         other = MPS(tensors=gauged, in_features=model.in_features)
     assert not torch.allclose(other.tensors[1], model.tensors[1])
-    _assert_state_close(dense_state(other), dense_state(model))
+    _assert_state_close(dense_state(other), dense_state(model))  # G is well conditioned
+    factor = 100 + 10 * _gauge_condition(model)
     model.canonicalize_univocal()
     other.canonicalize_univocal()
     assert other.bond_dim == model.bond_dim
     for a, b in zip(other.tensors, model.tensors, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-9)
+        assert_close_rel(a.detach(), b.detach(), factor=factor)
     again = [t.detach().clone() for t in model.tensors]
     model.canonicalize_univocal()
     for a, b in zip(model.tensors, again, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-9)
+        assert_close_rel(a.detach(), b, factor=factor)
 
 
 @pytest.mark.parametrize("kind", ["mps_unit", "mps_outputs", "layer_unit", "layer_first"])

@@ -3,6 +3,7 @@
 import pytest
 import torch
 from _tn_dense import dense_contract
+from _tol import assert_close_rel
 
 from torchtn.models.peps import PEPS, UPEPS
 
@@ -211,7 +212,9 @@ def test_peps_truncation_matches_tensorkrowch():
     out = peps(x, max_bond=2)
     assert peps.contraction_plan == "boundary"
     expected = torch.tensor([7789.90696799421, 958.4488247717916, -3300.0550213052957])
-    torch.testing.assert_close(out, expected, rtol=1e-10, atol=0)
+    # Truncated SVDs on a 4x4 grid; relative perturbations of 1e-12 of the cores move the
+    # output by < 1e-11 (checked), so rounding on another CPU stays far below 1000 eps.
+    assert_close_rel(out, expected, factor=1000)
 
 
 @pytest.mark.parametrize("boundary", [["obc", "obc"], ["pbc", "pbc"]])

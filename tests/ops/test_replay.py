@@ -85,6 +85,7 @@ def test_first_replay_trace_agree(kind, auto_stack, auto_unbind):
     o1, g1 = _run(net, x)
     assert o1.shape == (4,)
     o2, g2 = _run(net, x)
+    # The replay runs the first call's kernels in the same order on the same shapes: bitwise.
     torch.testing.assert_close(o2, o1, rtol=0, atol=0)
     for a, b in zip(g1, g2, strict=False):
         torch.testing.assert_close(a, b, rtol=0, atol=0)

@@ -10,6 +10,7 @@ import sys
 import opt_einsum
 import pytest
 import torch
+from _tol import assert_close_rel
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -122,7 +123,8 @@ def test_dtypes(dtype):
     ts = operands("bl,lir,bi->br", shapes, dtype=dtype)
     out = contract("bl,lir,bi->br", *ts)
     assert out.dtype == dtype
-    torch.testing.assert_close(out, torch.einsum("bl,lir,bi->br", *ts))
+    # Another pairwise order than einsum's: entries with cancellation carry absolute error.
+    assert_close_rel(out, torch.einsum("bl,lir,bi->br", *ts), factor=100)
 
 
 def test_non_letter_symbols_and_whitespace():
@@ -182,7 +184,9 @@ def test_random_networks_match_torch_einsum(net, seed):
     expected = torch.einsum(equation, *ts)
     out = get_plan(equation, shapes, optimize)(*ts)
     assert out.shape == expected.shape
-    torch.testing.assert_close(out, expected, rtol=1e-10, atol=1e-10)
+    # Another pairwise order than einsum's; rounding grows with the number of operands and
+    # summed indices (6 eps measured).
+    assert_close_rel(out, expected, factor=300)
 
 
 # ------------------------------------------------------------------ gradients

@@ -17,6 +17,7 @@ import torch
 __all__ = [
     "embed",
     "load_digits_tensors",
+    "shifted_copies",
     "add_common_args",
     "setup",
     "digits",
@@ -47,6 +48,25 @@ def load_digits_tensors(seed: int, dtype: torch.dtype = torch.float32):
     idx = torch.arange(len(y)).numpy()
     tr, te = train_test_split(idx, test_size=0.25, random_state=seed, stratify=data.target)
     return x[tr], y[tr], x[te], y[te]
+
+
+def shifted_copies(
+    x: torch.Tensor, y: torch.Tensor, side: int = 8
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Data augmentation: the images plus their copies shifted by one pixel.
+
+    Each flattened ``side x side`` image of ``x`` (``(N, side * side)``) is kept and
+    shifted up, down, left and right, the vacated row or column filled with 0 (the
+    background). Returns ``(5 N, side * side)`` images and their labels.
+    """
+    imgs = x.reshape(-1, side, side)
+    copies = [imgs]
+    for shift, dim in ((1, 1), (-1, 1), (1, 2), (-1, 2)):
+        moved = torch.roll(imgs, shift, dims=dim)
+        edge = 0 if shift == 1 else side - 1
+        moved.select(dim, edge).zero_()
+        copies.append(moved)
+    return torch.cat(copies).reshape(-1, side * side), y.repeat(len(copies))
 
 
 def add_common_args(parser: argparse.ArgumentParser, name: str) -> None:
@@ -122,11 +142,16 @@ def train_epoch(
     desc: str = "",
     quiet: bool = True,
     sched: Any = None,
+    label_smoothing: float = 0.0,
 ) -> float:
-    """One epoch of cross-entropy training on shuffled mini-batches; returns the mean loss."""
+    """One epoch of cross-entropy training on shuffled mini-batches; returns the mean loss.
+
+    ``sched`` (if given) steps after every batch; ``label_smoothing`` is passed to
+    :class:`torch.nn.CrossEntropyLoss`.
+    """
     from tqdm import tqdm
 
-    loss_fn = torch.nn.CrossEntropyLoss()
+    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=label_smoothing)
     perm = torch.randperm(len(y), generator=gen).to(y.device)
     total = 0.0
     for i in tqdm(range(0, len(y), batch), desc=desc, leave=False, disable=quiet):
