@@ -407,11 +407,12 @@ class MPS(ChainAnalysisMixin, MarginalMixin, TensorNetwork):
         nodes = [self._mats_env[i] for i in sites]
         datas = [node.neighbours("input") for node in nodes]
         if inline_input or len(nodes) == 1:
-            return [n @ d for n, d in zip(nodes, datas, strict=False)]
+            # data first, as TensorKrowch: the results are (batch, left, right)
+            return [d @ n for n, d in zip(nodes, datas, strict=True)]
         stack = op.stack(nodes)
         stack_data = op.stack(datas)
         stack["input"] ^ stack_data["feature"]
-        return op.unbind(stack @ stack_data)
+        return op.unbind(stack_data @ stack)
 
     def _chain_pairwise(self, nodes: list[AbstractNode], renormalize: bool) -> AbstractNode:
         nodes = list(nodes)
