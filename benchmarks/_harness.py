@@ -665,6 +665,44 @@ def run_cases(
     return metas, results
 
 
+def run_config_script(
+    script: str | Path,
+    args: argparse.Namespace,
+    measure: Callable[[str, Any, dict[str, Any]], dict[str, Any]],
+    report: Callable[[list[tuple[int, ...]], dict, dict], str],
+    *,
+    check: dict[str, Any],
+    quick: Sequence[tuple[int, ...]],
+    full: Sequence[tuple[int, ...]],
+    keys: Sequence[str],
+    libs: Sequence[str] | None = None,
+    min_time: tuple[float, float] = (0.1, 1.0),
+    extra: dict[str, Any] | None = None,
+) -> int:
+    """The ``main`` of a script timed over ``--config`` tuples (after ``config_parser``).
+
+    In a worker process it runs ``measure``; otherwise it builds the float64 ``check``
+    case and one case per configuration (the ``--config`` ones, else ``quick`` or
+    ``full``; ``keys`` name a tuple's entries, ``extra`` is added to every case and to
+    the JSON), runs them with :func:`run_cases`, prints ``report(configs, metas,
+    results)`` and writes the JSON asked for with ``--json``. ``min_time`` is the
+    timing budget per measurement (quick, full)."""
+    if args.worker:
+        worker_main(args.worker, measure)
+        return 0
+    configs = [tuple(c) for c in args.config] if args.config else None
+    configs = configs or list(quick if args.quick else full)
+    seconds = min_time[0] if args.quick else min_time[1]
+    extra = extra or {}
+    cases = [dict(check, check=True)] + [
+        {**dict(zip(keys, config, strict=True)), "min_time": seconds, **extra} for config in configs
+    ]
+    metas, results = run_cases(script, cases, args, libs=libs)
+    print(report(configs, metas, results))
+    dump_json(args, configs=configs, **extra, metas=metas, results=results)
+    return 0
+
+
 def dump_json(args: argparse.Namespace, **payload: Any) -> None:
     """Writes raw results to ``args.json`` when the option was given."""
     if args.json:

@@ -273,19 +273,16 @@ def main(argv: list[str] | None = None) -> int:
         help_text="run this (sites, bond, batch) instead of the default set; repeatable",
     )
     args = parser.parse_args(argv)
-    if args.worker:
-        h.worker_main(args.worker, measure)
-        return 0
-    configs = [tuple(c) for c in args.config] if args.config else None
-    configs = configs or (QUICK_CONFIGS if args.quick else FULL_CONFIGS)
-    min_time = 0.1 if args.quick else 1.0
-    cases = [dict(CHECK, check=True)] + [
-        {"n": n, "D": D, "B": B, "min_time": min_time} for n, D, B in configs
-    ]
-    metas, results = h.run_cases(__file__, cases, args)
-    print(report(configs, metas, results))
-    h.dump_json(args, configs=configs, metas=metas, results=results)
-    return 0
+    return h.run_config_script(
+        __file__,
+        args,
+        measure,
+        report,
+        check=CHECK,
+        quick=QUICK_CONFIGS,
+        full=FULL_CONFIGS,
+        keys=("n", "D", "B"),
+    )
 
 
 if __name__ == "__main__":

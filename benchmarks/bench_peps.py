@@ -147,20 +147,18 @@ def main(argv: list[str] | None = None) -> int:
         "--max-bond", type=int, default=32, help="max_bond of contract (default 32, TK's)"
     )
     args = parser.parse_args(argv)
-    if args.worker:
-        h.worker_main(args.worker, measure)
-        return 0
-    configs = [tuple(c) for c in args.config] if args.config else None
-    configs = configs or (QUICK_CONFIGS if args.quick else FULL_CONFIGS)
-    min_time = 0.1 if args.quick else 1.0
-    cases = [dict(CHECK, check=True)] + [
-        {"rows": r, "cols": c, "D": D, "B": B, "max_bond": args.max_bond, "min_time": min_time}
-        for r, c, D, B in configs
-    ]
-    metas, results = h.run_cases(__file__, cases, args, libs=LIBS)
-    print(report(configs, args.max_bond, metas, results))
-    h.dump_json(args, configs=configs, max_bond=args.max_bond, metas=metas, results=results)
-    return 0
+    return h.run_config_script(
+        __file__,
+        args,
+        measure,
+        lambda configs, metas, results: report(configs, args.max_bond, metas, results),
+        check=CHECK,
+        quick=QUICK_CONFIGS,
+        full=FULL_CONFIGS,
+        keys=("rows", "cols", "D", "B"),
+        libs=LIBS,
+        extra={"max_bond": args.max_bond},
+    )
 
 
 if __name__ == "__main__":
