@@ -186,7 +186,7 @@ def test_peps_boundary_sweep_without_truncation_is_exact(boundary, force_boundar
     for side in SIDES:
         peps.reset()
         torch.testing.assert_close(peps(x, from_side=side, max_bond=1000), ref)
-        assert peps.contraction_plan == "boundary"
+        assert peps.contraction_method == "boundary"
 
 
 @pytest.mark.parametrize("boundary", BOUNDARIES)
@@ -200,7 +200,7 @@ def test_peps_max_bond_at_exact_rank_does_not_truncate(boundary):
     for side in ("up", "down"):
         peps.reset()
         torch.testing.assert_close(peps(x, from_side=side, max_bond=exact), ref)
-        assert peps.contraction_plan in ("zipper", "einsum")
+        assert peps.contraction_method in ("zipper", "einsum")
 
 
 def test_peps_truncation_matches_tensorkrowch():
@@ -210,7 +210,7 @@ def test_peps_truncation_matches_tensorkrowch():
     _randomize(peps)
     x = torch.randn(3, 16, 2)
     out = peps(x, max_bond=2)
-    assert peps.contraction_plan == "boundary"
+    assert peps.contraction_method == "boundary"
     expected = torch.tensor([7789.90696799421, 958.4488247717916, -3300.0550213052957])
     # Truncated SVDs on a 4x4 grid; relative perturbations of 1e-12 of the cores move the
     # output by < 1e-11 (checked), so rounding on another CPU stays far below 1000 eps.
@@ -227,7 +227,7 @@ def test_peps_truncation_error_small_for_low_entanglement(boundary):
     for side in SIDES:
         peps.reset()
         out = peps(x, from_side=side, max_bond=2)
-        assert peps.contraction_plan == "boundary"
+        assert peps.contraction_method == "boundary"
         assert out.shape == (6,)
         err = ((out - ref).norm() / ref.norm()).item()
         assert 0 < err < 1e-3
@@ -241,7 +241,7 @@ def test_peps_truncated_gradcheck():
     peps = PEPS(3, 4, 2, [2, 2])
     _randomize(peps)
     peps.trace(torch.zeros(1, 12, 2), max_bond=2)
-    assert peps.contraction_plan == "boundary"
+    assert peps.contraction_method == "boundary"
     x = torch.randn(2, 12, 2, requires_grad=True)
     assert torch.autograd.gradcheck(lambda t: peps(t), (x,), atol=1e-6, rtol=1e-5)
     peps(x).sum().backward()
@@ -253,7 +253,7 @@ def test_peps_truncated_traced_equals_untraced():
     _near_product(peps, 0.2)
     x = torch.rand(5, 16, 2)
     untraced = peps(x, from_side="left", max_bond=3)
-    assert peps.contraction_plan == "boundary"
+    assert peps.contraction_method == "boundary"
     peps.reset()
     peps.trace(x[:1], from_side="left", max_bond=3)
     torch.testing.assert_close(peps(x), untraced)
@@ -265,14 +265,14 @@ def test_peps_plan_choice():
     _randomize(small)
     x = torch.randn(3, 4, 2)
     small(x)
-    assert small.contraction_plan == "einsum"
+    assert small.contraction_method == "einsum"
     big = PEPS(5, 5, 2, [2, 2])  # more sites than EINSUM_MAX_SITES
     _near_product(big, 0.1)
     big(torch.rand(2, 25, 2))
-    assert big.contraction_plan == "zipper"
+    assert big.contraction_method == "zipper"
     big.reset()
     big(torch.rand(2, 25, 2), max_bond=2)
-    assert big.contraction_plan == "boundary"
+    assert big.contraction_method == "boundary"
 
 
 def test_upeps_truncated():
@@ -284,7 +284,7 @@ def test_upeps_truncated():
     x[..., 0] = 1.0
     ref = _reference(upeps, x)
     out = upeps(x, max_bond=3)
-    assert upeps.contraction_plan == "boundary" and out.shape == (4,)
+    assert upeps.contraction_method == "boundary" and out.shape == (4,)
     assert ((out - ref).norm() / ref.norm()).item() < 1e-3
 
 
@@ -292,3 +292,14 @@ def test_peps_max_bond_validation():
     peps = PEPS(2, 2, 2, [2, 2])
     with pytest.raises(ValueError, match="max_bond"):
         peps(torch.randn(1, 4, 2), max_bond=0)
+
+
+def test_contraction_plan_method_is_not_hidden() -> None:
+    """The network method ``contraction_plan()`` prices the automatic contraction; the
+    algorithm the PEPS's own ``contract()`` chose is ``contraction_method``."""
+    peps = PEPS(2, 2, 2, [2, 2])
+    assert peps.contraction_method is None
+    plan = peps.contraction_plan()
+    assert plan.flops > 0
+    peps(torch.randn(3, 4, 2))
+    assert peps.contraction_method in ("boundary", "zipper", "einsum")

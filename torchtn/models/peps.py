@@ -234,7 +234,7 @@ class PEPS(TensorNetwork):
         return list(self._bond_dim)
 
     n_batches = attribute("_n_batches", "Number of batch axes of the input data.")
-    contraction_plan = attribute(
+    contraction_method = attribute(
         "_plan",
         "Plan of the last first-call contraction: ``'boundary'``, ``'zipper'``, "
         "``'einsum'``, or None before any (see :meth:`contract`).",
@@ -285,7 +285,7 @@ class PEPS(TensorNetwork):
         contracted exactly instead, with the cheaper of a site-by-site zipper and an
         opt_einsum path (no SVD). The plan is chosen at the first call and replayed by
         later forwards; call ``reset()`` before changing the arguments.
-        :attr:`contraction_plan` says which plan ran (``'boundary'``, ``'zipper'`` or
+        :attr:`contraction_method` says which plan ran (``'boundary'``, ``'zipper'`` or
         ``'einsum'``).
 
         Args:
