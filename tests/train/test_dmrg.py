@@ -205,6 +205,7 @@ def test_bonds_grow_where_the_data_needs_them():
         "bond_dim",
         "max_truncation",
         "update_loss",
+        "rejected",
         "time",
     }
 
@@ -350,3 +351,38 @@ def test_bad_arguments():
     gen = DMRG(MPS(4, 3, 2), loss="nll")
     with pytest.raises(ValueError, match=r"should be in \[0, 2\]"):
         gen.set_data(torch.tensor([[0, 1, 3, 0]]))
+
+
+def test_an_update_that_makes_the_loss_worse_is_backtracked():
+    """Samples whose outputs differ in scale by orders of magnitude (one-hot inputs with
+    ``randn_eye``) made local Adam steps overshoot (0.69 -> ~3000 in one update): the
+    update is redone with a smaller lr or undone, so the loss never rises."""
+    torch.manual_seed(0)
+    bits = torch.randint(0, 2, (200, 16))
+    y = (bits[:, :8].sum(1) > bits[:, 8:].sum(1)).long()
+    x = F.one_hot(bits, 2).to(DT)
+    model = MPSLayer(17, 2, 2, 2, init_method="randn_eye", std=1e-2, dtype=DT)
+    dmrg = DMRG(model, loss="cross_entropy", n_steps=10, lr=0.05, max_bond=8)
+    dmrg.set_data(x, y)
+    dmrg.prepare()
+    losses = [dmrg.evaluate()]
+    for bond in range(6):
+        rec = dmrg.update(bond, "right")
+        assert rec["loss"] <= losses[-1] * (1 + _tol(2))
+        losses.append(dmrg.evaluate())
+    first = dmrg.sweep()
+    assert first["rejected"] >= 1  # some updates could not improve and were undone
+    assert first["loss"] < 0.5 * math.log(2)
+    assert dmrg.sweep()["loss"] < first["loss"]
+    # backtrack=0 keeps the old behaviour available, but still never accepts a worse block
+    plain = DMRG(
+        MPSLayer(17, 2, 2, 2, init_method="randn_eye", std=1e-2, dtype=DT),
+        loss="cross_entropy",
+        n_steps=10,
+        lr=0.05,
+        backtrack=0,
+    )
+    plain.set_data(x, y)
+    plain.prepare()
+    start = plain.evaluate()
+    assert plain.update(0, "right")["loss"] <= start * (1 + _tol(2))

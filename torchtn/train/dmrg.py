@@ -90,12 +90,18 @@ class DMRG:
         max_bond, cutoff, cum_percentage, spectrum: Truncation (see above).
         optimizer_kwargs: More keyword arguments for ``optimizer``.
         generator: Draws the mini-batches (default: torch's global generator).
+        backtrack: An update whose steps make the block's loss on all the data worse
+            is redone from the same block with ``lr`` divided by 4, up to ``backtrack``
+            times; if it is still worse, the steps are undone and the block is only
+            split (counted in the record's ``rejected``). Local steps on a block can
+            overshoot when the samples' outputs differ in scale by orders of magnitude.
 
     Attributes:
         history: One dict per completed sweep: ``loss`` (on all the data, after the
             sweep), ``bond_dim`` (list), ``max_truncation`` (largest discarded weight
             ``sum s_dropped**2 / sum s**2`` of its splits), ``update_loss`` (mean of the
-            updates' last-step losses) and ``time`` (seconds).
+            updates' losses on all the data, before truncation), ``rejected`` (updates
+            whose steps were undone, see ``backtrack``) and ``time`` (seconds).
 
     Example::
 
@@ -105,7 +111,7 @@ class DMRG:
         >>> x = torch.randint(0, 2, (64, 8))
         >>> record = dmrg.sweep(x)
         >>> sorted(record)
-        ['bond_dim', 'loss', 'max_truncation', 'sweep', 'time', 'update_loss']
+        ['bond_dim', 'loss', 'max_truncation', 'rejected', 'sweep', 'time', 'update_loss']
     """
 
     def __init__(
@@ -122,6 +128,7 @@ class DMRG:
         spectrum: str = "s2",
         optimizer_kwargs: dict[str, Any] | None = None,
         generator: torch.Generator | None = None,
+        backtrack: int = 2,
     ) -> None:
         self._check_model(model)
         if not (loss in _LOSSES or callable(loss)):
@@ -133,6 +140,7 @@ class DMRG:
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or lr <= 0:
             raise TNValueError(f"`lr` should be a positive number, got {lr!r}")
         check_int(n_steps, "n_steps", 0)
+        check_int(backtrack, "backtrack", 0)
         if batch_size is not None:
             check_int(batch_size, "batch_size", 1)
         if max_bond is not None:
@@ -162,6 +170,7 @@ class DMRG:
         self.spectrum = spectrum
         self.optimizer_kwargs = dict(optimizer_kwargs or {})
         self.generator = generator
+        self.backtrack = backtrack
         self.history: list[dict[str, Any]] = []
         self._cores: list[torch.Tensor] = []
         self._data: list[torch.Tensor | None] = []
@@ -174,6 +183,7 @@ class DMRG:
         self._log_scale = 0.0
         self._truncations: list[float] = []
         self._update_losses: list[float] = []
+        self._rejected = 0
 
     @staticmethod
     def _check_model(model: Any) -> None:
@@ -364,7 +374,8 @@ class DMRG:
                 isometry) or ``'left'`` (``bond + 1`` becomes a right isometry).
 
         Returns:
-            ``{'loss', 'bond', 'truncation'}``: the last step's loss, the new bond and
+            ``{'loss', 'bond', 'truncation'}``: the block's loss on all the data after
+            the steps (before truncation; see ``backtrack``), the new bond and
             the discarded weight.
 
         Raises:
@@ -380,11 +391,31 @@ class DMRG:
                 f"An update of bond {bond} needs the centre at site {bond} or {bond + 1}, "
                 f"it is at {self._centre}"
             )
-        block, shift = self._working_block(bond)
-        block.requires_grad_(True)
-        opt = self.optimizer([block], lr=self.lr, **self.optimizer_kwargs)
+        start, shift = self._working_block(bond)
         n = self._left[bond][0].shape[0]
-        loss = None
+        with torch.no_grad():
+            before = self._full_loss(start, bond, shift)
+        lr, block, after = self.lr, start, before
+        for _ in range(self.backtrack + 1 if self.n_steps else 0):
+            block = self._steps(start, bond, n, shift, lr)
+            with torch.no_grad():
+                after = self._full_loss(block, bond, shift)
+            if after <= before:
+                break
+            lr /= 4
+        else:
+            if self.n_steps:  # every attempt made it worse: keep the block as it was
+                block, after = start, before
+                self._rejected += 1
+        with torch.no_grad():
+            return self._split(bond, block.detach(), direction == "right", after, shift)
+
+    def _steps(
+        self, start: torch.Tensor, bond: int, n: int, shift: float, lr: float
+    ) -> torch.Tensor:
+        """``n_steps`` optimizer steps on a copy of ``start``; returns the new block."""
+        block = start.detach().clone().requires_grad_(True)
+        opt = self.optimizer([block], lr=lr, **self.optimizer_kwargs)
         for _ in range(self.n_steps):
             loss = self._block_loss(block, bond, self._batch(n), shift)
             if not torch.isfinite(loss):
@@ -392,10 +423,18 @@ class DMRG:
             opt.zero_grad()
             loss.backward()
             opt.step()
-        with torch.no_grad():
-            if loss is None:
-                loss = self._block_loss(block, bond, None, shift)
-            return self._split(bond, block.detach(), direction == "right", float(loss), shift)
+        return block
+
+    def _full_loss(self, block: torch.Tensor, bond: int, shift: float) -> float:
+        """The loss of ``block`` on all the data (chunked), as a float."""
+        n = self._left[bond][0].shape[0]
+        if n <= _CHUNK:
+            return float(self._block_loss(block, bond, None, shift))
+        total = 0.0
+        for first in range(0, n, _CHUNK):
+            idx = torch.arange(first, min(n, first + _CHUNK), device=block.device)
+            total += float(self._block_loss(block, bond, idx, shift)) * len(idx)
+        return total / n
 
     def _split(
         self, bond: int, block: torch.Tensor, right: bool, loss: float, shift: float
@@ -445,12 +484,7 @@ class DMRG:
             raise TNValueError("Call prepare() (or sweep()) before evaluate()")
         c = min(self._centre, len(self._cores) - 2)
         block, shift = self._working_block(c)
-        n = self._left[c][0].shape[0]
-        total = 0.0
-        for start in range(0, n, _CHUNK):
-            idx = torch.arange(start, min(n, start + _CHUNK), device=block.device)
-            total += float(self._block_loss(block, c, idx, shift)) * len(idx)
-        return total / n
+        return self._full_loss(block, c, shift)
 
     def sweep(self, x: torch.Tensor | None = None, y: torch.Tensor | None = None) -> dict:
         """One sweep: bonds ``0 .. n-2`` left to right, then back to ``0``.
@@ -468,7 +502,7 @@ class DMRG:
             self.set_data(x, y)
         start = time.perf_counter()
         self.prepare()
-        self._truncations, self._update_losses = [], []
+        self._truncations, self._update_losses, self._rejected = [], [], 0
         n = len(self._cores)
         for bond in range(n - 2):
             self.update(bond, "right")
@@ -482,6 +516,7 @@ class DMRG:
             "bond_dim": self.bond_dims(),
             "max_truncation": max(self._truncations, default=0.0),
             "update_loss": sum(self._update_losses) / max(1, len(self._update_losses)),
+            "rejected": self._rejected,
             "time": time.perf_counter() - start,
         }
         self.history.append(record)
