@@ -14,7 +14,24 @@ def ddp_train(rank: int, world: int, init: str, pattern: str, steps: int, path: 
     """Train the DDP test model on this rank's half of the batches; rank 0 saves the result.
 
     ``pattern``: ``'trace_then_wrap'`` (the documented one) or ``'wrap_then_trace'``.
+
+    The process ends with ``os._exit`` (status 0, or 1 after printing the traceback):
+    freeing the DDP reducer at the end of the function can deadlock in torch's gloo
+    process group (its destructor joins a worker thread that waits for the GIL the
+    freeing thread holds), which hung the test suite once.
     """
+    import os
+    import traceback
+
+    try:
+        _ddp_train(rank, world, init, pattern, steps, path)
+    except BaseException:
+        traceback.print_exc()
+        os._exit(1)
+    os._exit(0)
+
+
+def _ddp_train(rank: int, world: int, init: str, pattern: str, steps: int, path: str) -> None:
     import torch.distributed as dist
     from _nets import ddp_case
     from torch.nn.parallel import DistributedDataParallel as DDP

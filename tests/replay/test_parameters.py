@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import warnings
 
 import pytest
@@ -140,7 +141,15 @@ def _ddp(tmp_path, pattern: str, steps: int = 3):
 
     init = "file://" + os.fspath(tmp_path / "rendezvous")
     path = os.fspath(tmp_path / "result.pt")
-    mp.spawn(ddp_train, args=(2, init, pattern, steps, path), nprocs=2, join=True)
+    context = mp.start_processes(
+        ddp_train, args=(2, init, pattern, steps, path), nprocs=2, join=False
+    )
+    deadline = time.monotonic() + 300  # a hang fails the test instead of the whole run
+    while not context.join(timeout=1):
+        if time.monotonic() > deadline:
+            for process in context.processes:
+                process.kill()
+            pytest.fail("the DDP worker processes did not finish within 300 s")
     return torch.load(path)
 
 
