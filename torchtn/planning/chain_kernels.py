@@ -6,12 +6,14 @@ return ``(B, D)``.
 
 ``fly`` sweeps a vector through the chain, contracting each core with the running vector
 and then with its data. It keeps the batch *last* (the vector is ``(D, B)``): per site
-one ``(d D, D) @ (D, B)`` product and a sum of ``d`` broadcast products whose inner axis
-is the batch, which is 2-3x faster on a CPU than the batch-first form, whose reductions
+one broadcast product, the outer product of vector and data ``(D, d, B)`` whose inner
+axis is the batch, and one ``(D, D d) @ (D d, B)`` product that also sums over ``d``,
+which is 2-3x faster on a CPU than the batch-first form, whose reductions
 run over axes of size ``d``. When gradients are needed it is one autograd Function
 (:class:`FlySweep`) that saves one ``(D, B)`` vector per site and runs the reverse sweep
 itself (three tensor calls per site instead of autograd's graph of five), which halves a
-training step. Under ``torch.compile``/``torch.export`` tracing the same step runs in
+training step. The cores are read in place (transposed views), so the sweep makes no
+copy of them. Under ``torch.compile``/``torch.export`` tracing the same step runs in
 ``torch``'s loop primitive (:func:`scan_sweep`), so a long chain is not unrolled into the
 graph.
 
@@ -38,79 +40,125 @@ def site_matrices(cores: torch.Tensor, left: bool) -> torch.Tensor:
     return cores.permute(0, 2, 1, 3).reshape(m, d * dl, dr)
 
 
-def _data_last(x: torch.Tensor) -> torch.Tensor:
-    """``(m, d, 1, B)`` view of the data ``(m, B, d)``."""
-    return x.permute(0, 2, 1).unsqueeze(2)
+def _sites(x: torch.Tensor, left: bool):
+    """``(i, x_i)`` in sweep order, ``x_i`` the ``(d, B)`` view of site ``i``'s data.
+
+    The data stays in its ``(m, B, d)`` memory: a batch-last copy would make the
+    products below faster, but copying ``(B, d)`` to ``(d, B)`` costs as much as it saves.
+    """
+    xt = x.permute(0, 2, 1)
+    sites = range(x.shape[0]) if left else range(x.shape[0] - 1, -1, -1)
+    for i in sites:
+        yield i, xt[i]
+
+
+class _Views:
+    """The cores as the matrices a sweep step needs, all views (no copy): ``lv`` ``(m,
+    Dl d, Dr)`` and ``rv`` ``(m, Dl, d Dr)``."""
+
+    def __init__(self, cores: torch.Tensor) -> None:
+        m, dl, d, dr = cores.shape
+        self.lv = cores.reshape(m, dl * d, dr)
+        self.rv = cores.reshape(m, dl, d * dr)
+
+
+def _outer(a: torch.Tensor, b: torch.Tensor, buf: torch.Tensor | None) -> torch.Tensor:
+    """``a * b`` (broadcast) as a contiguous ``(rows, B)`` matrix, into ``buf`` if given
+    (the data's strides would otherwise give the product a non-contiguous layout)."""
+    if buf is None:  # torch.func transforms: no out= buffers
+        return (a * b).reshape(-1, b.shape[-1])
+    torch.mul(a, b, out=buf)
+    return buf.view(-1, buf.shape[-1])
+
+
+def _step(views: _Views, i: int, w, xi, left: bool, out=None, buf=None) -> torch.Tensor:
+    """One site: the outer product of vector and data, then one product with the core
+    (the sum over ``d`` happens inside the ``mm``)."""
+    if left:  # (Dl, d, B) -> (Dr, B)
+        return torch.mm(views.lv[i].t(), _outer(w.unsqueeze(1), xi, buf), out=out)
+    return torch.mm(views.rv[i], _outer(xi.unsqueeze(1), w, buf), out=out)  # (d, Dr, B)
+
+
+def _outer_buffer(cores: torch.Tensor, x: torch.Tensor, left: bool) -> torch.Tensor:
+    _, dl, d, dr = cores.shape
+    return cores.new_empty((dl, d, x.shape[1]) if left else (d, dr, x.shape[1]))
 
 
 def fly(v: torch.Tensor, cores: torch.Tensor, x: torch.Tensor, left: bool) -> torch.Tensor:
     """The on-the-fly sweep (batch last), autograd through :class:`FlySweep`."""
-    mats = site_matrices(cores, left)
-    xt = _data_last(x)
     needs_grad = v.requires_grad or cores.requires_grad or x.requires_grad
     if needs_grad and torch.is_grad_enabled() and not torch._C._are_functorch_transforms_active():
-        return FlySweep.apply(v, mats, xt, not left).t()
-    # No gradient, or a torch.func transform (which differentiates the plain loop itself)
-    m, k, _ = mats.shape
-    d = xt.shape[1]
-    order = range(m) if left else range(m - 1, -1, -1)
-    w = v.unsqueeze(1)
-    for i in order:
-        w = ((mats[i] @ w).view(d, k // d, -1) * xt[i]).sum(0)
+        return FlySweep.apply(v, cores, x, left).t()
+    # No gradient, or a torch.func transform (which differentiates these plain ops)
+    views = _Views(cores)
+    plain = torch._C._are_functorch_transforms_active()
+    buf = None if plain else _outer_buffer(cores, x, left)
+    w = v.unsqueeze(1).expand(v.shape[0], x.shape[1])
+    for i, xi in _sites(x, left):
+        w = _step(views, i, w, xi, left, buf=buf)
     return w.t()
 
 
 class FlySweep(torch.autograd.Function):
-    """``(v, mats, data) -> (D, B)``: the fly sweep with its own reverse sweep.
+    """``(v, cores, x, left) -> (D, B)``: the fly sweep with its own reverse sweep.
 
-    Forward keeps the vector entering each site (``(m, D, B)``); backward runs the sites
-    in reverse: ``dY = g * x``, ``dM = dY @ w^T``, ``g = M^T @ dY`` (and ``dx`` if the
-    data requires grad). Once differentiable (no double backward).
+    Forward keeps the vector entering each site (``(m, D, B)``). Backward runs the
+    sites in reverse with three calls each: ``dY = g x`` (outer product per sample),
+    the core's gradient ``w dY^T`` (or ``dY w^T``) written straight into the cores'
+    layout, and ``g = C dY``; no permuted copy of the cores is ever made. Once
+    differentiable (no double backward).
     """
 
     @staticmethod
-    def forward(ctx, v, mats, xt, reverse):  # noqa: D102
-        m, k, din = mats.shape
-        d, B = xt.shape[1], xt.shape[3]
-        dout = k // d
-        ws = mats.new_empty(m, din, B)  # the vector entering each step
+    def forward(ctx, v, cores, x, left):  # noqa: D102
+        m, dl, _, dr = cores.shape
+        views = _Views(cores)
+        ws = cores.new_empty(m + 1, dl if left else dr, x.shape[1])  # every step's vector
         ws[0] = v.unsqueeze(1)
-        order = list(range(m - 1, -1, -1)) if reverse else list(range(m))
-        out = None
-        for step, i in enumerate(order):
-            y = torch.mm(mats[i], ws[step]).view(d, dout, B).mul_(xt[i])
-            if step + 1 < m:
-                torch.sum(y, 0, out=ws[step + 1])
-            else:
-                out = y.sum(0)
-        ctx.reverse = reverse
-        ctx.save_for_backward(ws, mats, xt)
-        return out
+        buf = _outer_buffer(cores, x, left)
+        for step, (i, xi) in enumerate(_sites(x, left)):
+            _step(views, i, ws[step], xi, left, out=ws[step + 1], buf=buf)
+        ctx.left = left
+        ctx.save_for_backward(ws, cores, x)
+        return ws[m].clone()
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):  # noqa: D102
-        ws, mats, xt = ctx.saved_tensors
-        m, k, din = mats.shape
-        d, B = xt.shape[1], xt.shape[3]
-        dout = k // d
-        need_v, need_m, need_x = ctx.needs_input_grad[:3]
-        dmats = torch.zeros_like(mats) if need_m else None
-        dxt = torch.empty_like(xt) if need_x else None
-        dy = grad.new_empty(d, dout, B)
+        ws, cores, x = ctx.saved_tensors
+        left = ctx.left
+        m, dl, d, dr = cores.shape
+        views = _Views(cores)
+        need_v, need_c, need_x = ctx.needs_input_grad[:3]
+        dcores = torch.zeros_like(cores, memory_format=torch.contiguous_format) if need_c else None
+        dgrid = None
+        if need_c:  # the cores' gradient as the matrices below (views of dcores)
+            dgrid = dcores.view(m, dl, d * dr) if left else dcores.view(m, dl * d, dr)
+        dxt = x.new_empty(m, d, x.shape[1]) if need_x else None
         g = grad.contiguous()
-        order = list(range(m - 1, -1, -1)) if ctx.reverse else list(range(m))
-        for step in range(m - 1, -1, -1):
-            i = order[step]
-            torch.mul(g, xt[i], out=dy)
-            if need_x:
-                y = torch.mm(mats[i], ws[step]).view(d, dout, B)
-                torch.sum(y * g, 1, keepdim=True, out=dxt[i])
-            if need_m:
-                torch.mm(dy.view(k, B), ws[step].t(), out=dmats[i])
-            g = torch.mm(mats[i].t(), dy.view(k, B))
+        dbuf = _outer_buffer(cores, x, not left)  # dY has the other direction's shape
+        # the reverse sweep visits the sites in the opposite order
+        for step, (i, xi) in zip(range(m - 1, -1, -1), _sites(x, not left), strict=True):
+            w = ws[step]
+            if left:  # w (Dl, B), g (Dr, B): dY (d, Dr, B)
+                dy = _outer(xi.unsqueeze(1), g, dbuf)
+                if need_x:
+                    t = torch.mm(views.lv[i], g).view(dl, d, -1)
+                    torch.sum(t * w.unsqueeze(1), 0, out=dxt[i])
+                if need_c:
+                    torch.mm(w, dy.t(), out=dgrid[i])
+                g = torch.mm(views.rv[i], dy)
+            else:  # w (Dr, B), g (Dl, B): dY (Dl, d, B)
+                dy = _outer(g.unsqueeze(1), xi, dbuf)
+                if need_x:
+                    t = torch.mm(views.rv[i].t(), g).view(d, dr, -1)
+                    torch.sum(t * w, 1, out=dxt[i])
+                if need_c:
+                    torch.mm(dy, w.t(), out=dgrid[i])
+                g = torch.mm(views.lv[i].t(), dy)
         dv = g.sum(1) if need_v else None
-        return dv, dmats, dxt, None
+        dx = dxt.permute(0, 2, 1) if need_x else None
+        return dv, dcores, dx, None
 
 
 def _scan_step(w: torch.Tensor, site: tuple[torch.Tensor, torch.Tensor]):
@@ -126,7 +174,7 @@ def scan_sweep(v: torch.Tensor, cores: torch.Tensor, x: torch.Tensor, left: bool
     from torch._higher_order_ops import scan
 
     mats = site_matrices(cores, left)
-    xt = _data_last(x)
+    xt = x.permute(0, 2, 1).unsqueeze(2)  # (m, d, 1, B)
     w0 = v.unsqueeze(1).expand(v.shape[0], x.shape[1]).contiguous()
     w, _ = scan(_scan_step, w0, (mats, xt), reverse=not left)
     return w.t()
