@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from _tol import assert_close_elem
 
 import torchtn as tk
 
 DT = torch.float64
-EPS = torch.finfo(DT).eps
-TOL = dict(rtol=1000 * EPS, atol=1000 * EPS)
 TK_FILE = Path(__file__).parent.parent / "data" / "tk_1_1_6_checkpoints.pth"
 
 
@@ -49,7 +48,9 @@ def test_tensorkrowch_checkpoints_load_in_either_mode(name, saved, target):
     if target == "traced":
         model.trace(x)
     model.load_state_dict(case[saved])
-    torch.testing.assert_close(model(x), case["out"], **TOL)
+    # TensorKrowch's output, saved on another machine: the same contraction, perhaps in
+    # another order and with another BLAS.
+    assert_close_elem(model(x), case["out"], factor=300)
 
 
 def _layer():
@@ -81,7 +82,8 @@ def test_torchtn_checkpoints_load_in_either_mode(saved, target):
     if target == "traced":
         model.trace(x)
     model.load_state_dict(sd)
-    torch.testing.assert_close(model(x), expected, **TOL)
+    # The same numbers, contracted per node or through the recorded stacks.
+    assert_close_elem(model(x), expected, factor=100)
     assert set(model.state_dict()) == set(model._parameters)
 
 
@@ -130,6 +132,7 @@ def test_truncated_model_rebuilds_from_its_state_dict(kind):
     assert fresh.bond_dim != bonds
     fresh.load_state_dict(sd)
     assert fresh.bond_dim == bonds
-    torch.testing.assert_close(fresh(x), expected, **TOL)
+    # The same truncated cores, contracted per node (then through the recorded stacks).
+    assert_close_elem(fresh(x), expected, factor=100)
     fresh.trace(x)
-    torch.testing.assert_close(fresh(x), expected, **TOL)
+    assert_close_elem(fresh(x), expected, factor=100)

@@ -65,6 +65,7 @@ def test_digits_mps_demo_code_path(tmp_path, capsys):
     last = capsys.readouterr().out.strip().splitlines()[-1]
     match = re.fullmatch(r"final: test accuracy (\d\.\d{4}), parameters (\d+) \(was (\d+)\)", last)
     assert match, last
+    # The printed figure is the accuracy rounded to 4 decimals (half a unit of the last one).
     assert float(match[1]) == pytest.approx(res["final_test_acc"], abs=5e-5)
     assert (int(match[2]), int(match[3])) == (res["params_after"], res["params_before"])
     assert res["params_after"] < res["params_before"] and max(res["bond_dim"]) == 2
@@ -136,6 +137,7 @@ def test_tensorize_linear_tiny_run(tmp_path, rank):
     assert res["weight_rel_error"] <= res["tt_svd_bound"] + f32
     if rank == 64:  # no truncation: the MPO is the weight and the accuracy is unchanged
         assert res["weight_rel_error"] < f32
+        # Accuracies are counts over the test set: 1e-6 is below one sample, i.e. the same count.
         assert res["tensorized_test_acc"] == pytest.approx(res["dense_test_acc"], abs=1e-6)
     assert res["mpo_layer_params"] < res["dense_layer_params"] or rank == 64
     assert 0.0 <= res["retrained_test_acc"] <= 1.0

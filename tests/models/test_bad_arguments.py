@@ -311,6 +311,7 @@ def test_bad_constructor_argument_raises_and_changes_nothing(case):
     assert isinstance(info.value, tk.TNError), type(info.value)
     # Validated up front: nothing was drawn before the error.
     assert torch.equal(torch.random.get_rng_state(), rng)
+    # The same model on the same input through the same kernels: identical, bit for bit.
     torch.testing.assert_close(model(x), out, rtol=0, atol=0)
     _assert_same_state(model, state)
 

@@ -92,6 +92,7 @@ def test_peps_tuple_boundary_is_read_by_value():
 def test_peps_initialize_scale():
     peps = PEPS(2, 3, 2, [2, 2])
     for node in peps.leaf_nodes.values():
+        # Drawn as randn * 1e-9 (the default std): 100 standard deviations, not a rounding bound.
         assert node.tensor.abs().max() < 1e-7
     peps.initialize(std=1.0)
     assert max(n.tensor.abs().max() for n in peps.leaf_nodes.values()) > 1e-3
@@ -230,6 +231,7 @@ def test_peps_truncation_error_small_for_low_entanglement(boundary):
         assert peps.contraction_method == "boundary"
         assert out.shape == (6,)
         err = ((out - ref).norm() / ref.norm()).item()
+        # A truncation error (bond 3 cut to 2 on a near-product state), not a rounding one.
         assert 0 < err < 1e-3
         if boundary == ["obc", "obc"]:  # the local sweep of a ring need not be monotone
             peps.reset()
@@ -243,6 +245,8 @@ def test_peps_truncated_gradcheck():
     peps.trace(torch.zeros(1, 12, 2), max_bond=2)
     assert peps.contraction_method == "boundary"
     x = torch.randn(2, 12, 2, requires_grad=True)
+    # The tolerances bound gradcheck's finite differences (step 1e-6: error ~ step^2 times
+    # the third derivative, plus eps / step), not rounding; tighter than its defaults.
     assert torch.autograd.gradcheck(lambda t: peps(t), (x,), atol=1e-6, rtol=1e-5)
     peps(x).sum().backward()
     assert all(torch.isfinite(p.grad).all() for p in peps.parameters())
@@ -285,6 +289,7 @@ def test_upeps_truncated():
     ref = _reference(upeps, x)
     out = upeps(x, max_bond=3)
     assert upeps.contraction_method == "boundary" and out.shape == (4,)
+    # A truncation error (bond 3 kept on a near-product state), not a rounding one.
     assert ((out - ref).norm() / ref.norm()).item() < 1e-3
 
 

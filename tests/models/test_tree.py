@@ -48,6 +48,7 @@ def test_tree_default_init_and_names():
     ]
     node = tree.layers[0][0]
     assert node.axes_names == ["input_0", "input_1", "output"]
+    # The other 17 entries are randn * 1e-9 (the default std): a bound on the draw, not rounding.
     assert node.tensor[0, 0, 0] == 1 and node.tensor.abs().sum() < 1 + 1e-6
     assert tree.layers[1][0]["input_1"].is_dangling() is False
     assert tree.sites_per_layer == [4, 2, 1] and tree.n_batches == 1 and tree.name == "tree"

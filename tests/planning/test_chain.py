@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import pytest
 import torch
+from _tol import assert_close_elem, assert_close_rel
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from torchtn.planning import chain
 
 DT = torch.float64
+# A sweep of up to 40 products of (3, 3) matrices: rounding grows with the number of sites,
+# a few eps per product and site.
+SWEEP_FACTOR = 40 * 20
 
 
 def _reference(v, cores, x, left):
@@ -157,7 +161,8 @@ def test_fly_backward_including_data_gradients(left, m):
     got = torch.autograd.grad((out * weights).sum(), (v, cores, x))
     want = torch.autograd.grad((ref * weights).sum(), (v, cores, x))
     for a, b in zip(got, want, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+        # Products of up to 6 small matrices, accumulated over the batch: a contraction.
+        assert_close_rel(a, b, factor=300)
 
 
 def test_fly_inference_needs_no_graph():
@@ -189,7 +194,7 @@ def test_compiled_sweep_is_not_unrolled(left):
         v, cores, x = _case(m, 3, 3, (5,), seed=m)
         out, nodes = _compiled(fn, v, cores, x)
         ref = 2 * _reference(v, cores, x, left)
-        torch.testing.assert_close(out, ref, rtol=1e-10, atol=1e-12)
+        assert_close_rel(out, ref, factor=SWEEP_FACTOR)
         sizes.append(nodes)
     assert sizes[0] == sizes[1]  # the graph does not grow with the number of sites
 
@@ -218,9 +223,10 @@ def test_compiled_sweep_gradients_match_eager():
     got = torch.autograd.grad(out.square().sum(), (v, cores))
     ref = chain.sweep(v, cores, x, "right")
     want = torch.autograd.grad(ref.square().sum(), (v, cores))
-    torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-12)
+    # The compiled graph runs the eager kernels (aot_eager), possibly fused or reordered.
+    assert_close_elem(out, ref, factor=100)
     for a, b in zip(got, want, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+        assert_close_rel(a, b, factor=300)  # a backward sweep of 7 sites
 
 
 def test_export_with_a_dynamic_batch():
@@ -241,4 +247,5 @@ def test_export_with_a_dynamic_batch():
     x = torch.randn(6, 5, 3, dtype=DT)
     program = export(module, (x,), dynamic_shapes={"x": {1: Dim("batch", min=2)}})
     other = torch.randn(6, 11, 3, dtype=DT)
-    torch.testing.assert_close(program.module()(other), module(other), rtol=1e-12, atol=1e-12)
+    # The exported graph runs the same kernels as the eager module on another batch size.
+    assert_close_elem(program.module()(other), module(other), factor=100)

@@ -10,6 +10,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 from _nets import DT, ddp_case
+from _tol import assert_close_rel
 
 import torchtn as tk
 
@@ -157,8 +158,11 @@ def test_ddp_trace_then_wrap_matches_one_process(tmp_path):
     result = _ddp(tmp_path, "trace_then_wrap")
     reference = _single_process_reference(3)
     assert result.keys() == reference.keys()
+    # Two ranks average the gradients of half batches, one process takes the mean over the
+    # whole batch: the same sums in another order, over 3 SGD steps of (contraction, loss,
+    # backward), each moving the parameters by rounding relative to their size.
     for k, v in reference.items():
-        torch.testing.assert_close(result[k], v, rtol=1e-5, atol=1e-5)
+        assert_close_rel(result[k], v, factor=300)
 
 
 def test_ddp_wrapped_before_trace_raises_clearly(tmp_path):
