@@ -15,23 +15,24 @@ def ddp_train(rank: int, world: int, init: str, pattern: str, steps: int, path: 
 
     ``pattern``: ``'trace_then_wrap'`` (the documented one) or ``'wrap_then_trace'``.
 
-    The process ends with ``os._exit`` (status 0, or 1 after printing the traceback):
-    freeing the DDP reducer at the end of the function can deadlock in torch's gloo
-    process group (its destructor joins a worker thread that waits for the GIL the
-    freeing thread holds), which hung the test suite once.
+    The process ends with ``os._exit`` (status 0, or 1 after printing the traceback)
+    while the DDP wrapper is still referenced: freeing the DDP reducer can deadlock in
+    torch's gloo process group (its destructor joins a worker thread that waits for the
+    GIL the freeing thread holds; pytorch/pytorch#75097), which hung test runs.
     """
     import os
     import traceback
 
     try:
-        _ddp_train(rank, world, init, pattern, steps, path)
+        alive = _ddp_train(rank, world, init, pattern, steps, path)
     except BaseException:
-        traceback.print_exc()
+        traceback.print_exc()  # the traceback keeps the frames (and the reducer) alive
         os._exit(1)
-    os._exit(0)
+    os._exit(0 if alive else 1)
 
 
-def _ddp_train(rank: int, world: int, init: str, pattern: str, steps: int, path: str) -> None:
+def _ddp_train(rank: int, world: int, init: str, pattern: str, steps: int, path: str) -> list:
+    """The training; returns the objects that must not be freed before the exit."""
     import torch.distributed as dist
     from _nets import ddp_case
     from torch.nn.parallel import DistributedDataParallel as DDP
@@ -49,7 +50,7 @@ def _ddp_train(rank: int, world: int, init: str, pattern: str, steps: int, path:
             except ValueError as err:
                 if rank == 0:
                     torch.save({"error": str(err)}, path)
-                return
+                return [ddp, model]
         opt = torch.optim.SGD(ddp.parameters(), lr=0.1)
         half = batches[0][0].shape[0] // world
         for x, y in batches[:steps]:
@@ -59,5 +60,6 @@ def _ddp_train(rank: int, world: int, init: str, pattern: str, steps: int, path:
             opt.step()
         if rank == 0:
             torch.save({k: v.detach().clone() for k, v in model.state_dict().items()}, path)
+        return [ddp, opt, model]
     finally:
         dist.destroy_process_group()
