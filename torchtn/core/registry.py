@@ -60,7 +60,8 @@ BUILTIN_OPERATIONS: dict[str, str] = {
 }
 
 _registered: dict[str, Any] = {}  # user operations
-_resolved: dict[str, Any] = {}  # built-in operations and functions, once imported
+_resolved: dict[str, Any] = {}  # built-in operations, once imported
+_functions: dict[str, Any] = {}  # functions of torchtn.ops, once imported
 
 
 def _resolve(spec: str) -> Any:
@@ -148,9 +149,9 @@ def is_reserved(base: str) -> bool:
 def function(name: str) -> Callable:
     """The function of :mod:`torchtn.ops` a node or edge method delegates to
     (``'contract_between'``, ``'svd'``...), resolved on first use."""
-    fn = _resolved.get("fn:" + name)
+    fn = _functions.get(name)
     if fn is None:
-        fn = _resolved["fn:" + name] = _resolve("torchtn.ops:" + name)
+        fn = _functions[name] = _resolve("torchtn.ops:" + name)
     return fn
 
 

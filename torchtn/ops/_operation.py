@@ -184,8 +184,11 @@ def _gather(reads: list) -> list:
     return tensors
 
 
-def run(succ: Successor) -> Any:
+def run(succ: Successor, *_args: Any, **_kwargs: Any) -> Any:
     """A cached call: read the operands, run the kernel, store and return the child(ren).
+
+    Usable directly as an operation's ``fn_next`` (the call's arguments are ignored:
+    the successor holds everything).
 
     The operands are read where they live *now* (their memory may have been re-pointed
     by auto-stacking since the first call); the lookup is cached per memory layout.
