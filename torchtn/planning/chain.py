@@ -111,8 +111,13 @@ def choose(
     key = (sites, in_dim, bond, batch, device, grad)
     best = _CHOICES.get(key)
     if best is None:
-        costs = {s: cost(s, sites, in_dim, bond, batch, device, grad) for s in STRATEGIES}
-        best = _CHOICES[key] = min(costs, key=costs.__getitem__)
+        # a plain loop, not min(key=...), which torch.compile does not trace
+        best_cost = float("inf")
+        for strategy in STRATEGIES:
+            c = cost(strategy, sites, in_dim, bond, batch, device, grad)
+            if c < best_cost:
+                best, best_cost = strategy, c
+        _CHOICES[key] = best
     return best
 
 
