@@ -1,6 +1,7 @@
 """MkDocs hook: after the build, every public name must have an anchor in the API pages.
 
-``tests/docs`` checks that every public name is named by a ``:::`` directive; this checks
+:func:`public_names` is the list of public names (``tests/docs`` imports it and checks
+that each is named by a ``:::`` directive); this hook checks
 that the rendered site really documents it (griffe found it, it has a docstring, no
 filter hid it). A missing name is logged as a warning, which ``--strict`` turns into an
 error. The ``*_op`` Operation objects are listed in a table instead (no anchor).
@@ -25,16 +26,21 @@ _SUBMODULES = [
     "linalg",
     "planning",
     "typing",
+    "train",
+    "viz",
 ]
 
 
-def _public_names() -> list[str]:
+def public_names(operations: bool = True) -> list[str]:
+    """Dotted paths of every public name: ``torchtn.__all__`` (the ``*_op`` Operation
+    objects only with ``operations``), the ``__all__`` of the public submodules and the
+    classes of ``torchtn.models``."""
     torchtn = importlib.import_module("torchtn")
     module = type(torchtn)
     names = [
         f"torchtn.{n}"
         for n in torchtn.__all__
-        if not isinstance(getattr(torchtn, n), module) and not n.endswith("_op")
+        if not isinstance(getattr(torchtn, n), module) and (operations or not n.endswith("_op"))
     ]
     for sub in _SUBMODULES:
         mod = importlib.import_module(f"torchtn.{sub}")
@@ -72,6 +78,6 @@ def on_post_build(config: Any, **kwargs: Any) -> None:
     anchors: set[str] = set()
     for page in site.rglob("*.html"):
         anchors |= set(re.findall(r'id="(torchtn\.[\w.]+)"', page.read_text()))
-    missing = [name for name in _public_names() if not _documented(name, anchors)]
+    missing = [name for name in public_names(operations=False) if not _documented(name, anchors)]
     if missing:
         log.warning("API reference: public names without a rendered entry: %s", missing)
