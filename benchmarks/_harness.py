@@ -388,7 +388,11 @@ def report_head(
 
 
 def config_parser(
-    doc: str, *, default_timeout: float, metavar: tuple[str, ...], help_text: str
+    doc: str,
+    *,
+    default_timeout: float,
+    metavar: tuple[str, ...],
+    help_text: str = "run this configuration instead of the default set; repeatable",
 ) -> argparse.ArgumentParser:
     """A script's parser: its docstring's first paragraph, the common options and a
     repeatable ``--config`` of ``len(metavar)`` integers."""

@@ -213,7 +213,6 @@ def main(argv: list[str] | None = None) -> int:
         __doc__,
         default_timeout=900.0,
         metavar=("N_SITES", "BOND", "N_SAMPLES"),
-        help_text="run this configuration instead of the default set; repeatable",
     )
     args = parser.parse_args(argv)
     return h.run_config_script(

@@ -141,7 +141,6 @@ def main(argv: list[str] | None = None) -> int:
         __doc__,
         default_timeout=600.0,
         metavar=("ROWS", "COLS", "BOND", "BATCH"),
-        help_text="run this configuration instead of the default set; repeatable",
     )
     parser.add_argument(
         "--max-bond", type=int, default=32, help="max_bond of contract (default 32, TK's)"
