@@ -392,28 +392,25 @@ class DMRG:
                 f"it is at {self._centre}"
             )
         start, shift = self._working_block(bond)
-        n = self._left[bond][0].shape[0]
-        with torch.no_grad():
-            before = self._full_loss(start, bond, shift)
-        lr, block, after = self.lr, start, before
-        for _ in range(self.backtrack + 1 if self.n_steps else 0):
-            block = self._steps(start, bond, n, shift, lr)
-            with torch.no_grad():
-                after = self._full_loss(block, bond, shift)
-            if after <= before:
-                break
-            lr /= 4
-        else:
-            if self.n_steps:  # every attempt made it worse: keep the block as it was
-                block, after = start, before
+        before = self._full_loss(start, bond, shift)
+        block, after = start, before
+        if self.n_steps:
+            lr = self.lr
+            for _ in range(self.backtrack + 1):
+                candidate = self._steps(start, bond, shift, lr)
+                loss = self._full_loss(candidate, bond, shift)
+                if loss <= before:
+                    block, after = candidate, loss
+                    break
+                lr /= 4
+            else:  # every attempt made it worse: keep the block as it was
                 self._rejected += 1
         with torch.no_grad():
             return self._split(bond, block.detach(), direction == "right", after, shift)
 
-    def _steps(
-        self, start: torch.Tensor, bond: int, n: int, shift: float, lr: float
-    ) -> torch.Tensor:
+    def _steps(self, start: torch.Tensor, bond: int, shift: float, lr: float) -> torch.Tensor:
         """``n_steps`` optimizer steps on a copy of ``start``; returns the new block."""
+        n = self._left[bond][0].shape[0]
         block = start.detach().clone().requires_grad_(True)
         opt = self.optimizer([block], lr=lr, **self.optimizer_kwargs)
         for _ in range(self.n_steps):
@@ -425,6 +422,7 @@ class DMRG:
             opt.step()
         return block
 
+    @torch.no_grad()
     def _full_loss(self, block: torch.Tensor, bond: int, shift: float) -> float:
         """The loss of ``block`` on all the data (chunked), as a float."""
         n = self._left[bond][0].shape[0]
